@@ -5,6 +5,7 @@
 //! and calibrated to `shared/data/calibration` (the tables are embedded, see `data/`).
 
 pub mod calibration;
+pub mod model;
 mod names;
 pub mod population;
 
@@ -12,3 +13,7 @@ pub use population::{
     default_reference_date, generate_population, generate_population_on, Household, Person,
     PopulationSpec, VillageSpec,
 };
+pub mod programme;
+
+pub use model::{drg_catalogue, CatalogueDrg, DrgVersion, StayModel};
+pub use programme::{simulate_programme, Member, Programme, ProgrammeSpec, Stay};

@@ -169,11 +169,11 @@ impl<'a> VillageGen<'a> {
                 let age = band(
                     rng,
                     &[
-                        (20, 44, 0.12),
-                        (45, 59, 0.32),
-                        (60, 69, 0.23),
-                        (70, 79, 0.19),
-                        (80, 96, 0.14),
+                        (20, 44, 0.15),
+                        (45, 59, 0.36),
+                        (60, 69, 0.22),
+                        (70, 79, 0.16),
+                        (80, 96, 0.11),
                     ],
                 );
                 h.push(head(
@@ -187,15 +187,15 @@ impl<'a> VillageGen<'a> {
                     let age = band(
                         rng,
                         &[
-                            (45, 59, 0.38),
+                            (45, 59, 0.44),
                             (60, 69, 0.30),
-                            (70, 79, 0.20),
-                            (80, 92, 0.12),
+                            (70, 79, 0.16),
+                            (80, 92, 0.10),
                         ],
                     );
                     self.couple(&mut h, age, head_surname, rng);
                 } else if u < 0.93 {
-                    let age = rng.gen_range(45..=85);
+                    let age = rng.gen_range(45..=80);
                     h.push(head(age, rng.gen_bool(0.5), head_surname));
                     let c = age - gap(rng);
                     h.push(Draft {
@@ -211,7 +211,7 @@ impl<'a> VillageGen<'a> {
             }
             3 => {
                 if u < 0.45 {
-                    let age = rng.gen_range(26..=56);
+                    let age = rng.gen_range(24..=52);
                     self.couple(&mut h, age, head_surname, rng);
                     let c = age - gap(rng);
                     self.child(&mut h, c, head_surname, rng);
@@ -244,7 +244,7 @@ impl<'a> VillageGen<'a> {
             }
             4 => {
                 if u < 0.40 {
-                    let age = rng.gen_range(27..=46);
+                    let age = rng.gen_range(25..=43);
                     self.couple(&mut h, age, head_surname, rng);
                     let c = age - gap(rng);
                     self.child(&mut h, c, head_surname, rng);
@@ -305,7 +305,7 @@ impl<'a> VillageGen<'a> {
                         male: false,
                         surname: self.surname_dist.sample(rng),
                     });
-                    let mut g = son - gap(rng) + 4;
+                    let mut g = son - gap(rng) + 6;
                     while h.len() < size {
                         h.push(Draft {
                             relation: Relation::Grandchild,
