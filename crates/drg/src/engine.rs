@@ -1,0 +1,565 @@
+//! The grouping algorithm, in the order of the official scheme: code checks, pre-MDC (MDCA),
+//! the entry rules of the special MDCs (newborns, HIV, multiple trauma), MDC by principal
+//! diagnosis with sex check, ADRG (surgical, then QY, then non-OR, then medical) and the DRG
+//! split. Generic over a tracer so the fast path does not even build the trace values.
+
+use crate::model::{AdrgKind, Atom, Cmp, Expr, Model, NumField, DX_DICT, DX_INVALID_PDX, GREY};
+use crate::model::{PROC_DICT, PROC_EXCLUDED, PROC_OR};
+use crate::trace::{Evidence, Field, Step, Tracer};
+use crate::Stay;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    Grouped,
+    Qy,
+    Ungroupable,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Grouped => "grouped",
+            Status::Qy => "qy",
+            Status::Ungroupable => "ungroupable",
+        }
+    }
+}
+
+/// Why a stay did not reach a DRG. Ids point into the pack's catalogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    MissingPdx,
+    UnknownPdx,
+    InvalidPdx,
+    NoMdc,
+    SexConflict {
+        mdc: u16,
+    },
+    /// OR procedure present but no surgical ADRG of the MDC accepts it.
+    OrProcedureMismatch {
+        mdc: u16,
+    },
+    NoAdrg {
+        mdc: u16,
+    },
+    NoSplit {
+        adrg: u16,
+    },
+}
+
+/// Compact result: ids into the catalogue, `Copy`, no allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Outcome {
+    pub status: Status,
+    pub mdc: Option<u16>,
+    pub adrg: Option<u16>,
+    pub drg: Option<u16>,
+    pub reason: Option<Reason>,
+}
+
+impl Outcome {
+    fn fail(reason: Reason, mdc: Option<u16>) -> Outcome {
+        Outcome {
+            status: Status::Ungroupable,
+            mdc,
+            adrg: None,
+            drg: None,
+            reason: Some(reason),
+        }
+    }
+}
+
+const INLINE: usize = 24;
+pub(crate) const NO_CODE: u32 = u32::MAX;
+
+/// Codes of a stay resolved to ids, kept on the stack for the common case.
+pub(crate) struct Ctx {
+    pub pdx: u32,
+    sdx_buf: [(u32, u16); INLINE],
+    sdx_len: usize,
+    sdx_more: Vec<(u32, u16)>,
+    proc_buf: [(u32, u16); INLINE],
+    proc_len: usize,
+    proc_more: Vec<(u32, u16)>,
+    pub has_or: bool,
+    pub sex: Option<u8>,
+    pub age_years: Option<i64>,
+    pub age_days: Option<i64>,
+    pub bw: Option<i64>,
+    pub los: Option<i64>,
+    pub mcc: bool,
+    pub cc: bool,
+    pub regions: u32,
+}
+
+impl Ctx {
+    fn push_sdx(&mut self, v: (u32, u16)) {
+        if self.sdx_len < INLINE {
+            self.sdx_buf[self.sdx_len] = v;
+            self.sdx_len += 1;
+        } else {
+            self.sdx_more.push(v);
+        }
+    }
+    fn push_proc(&mut self, v: (u32, u16)) {
+        if self.proc_len < INLINE {
+            self.proc_buf[self.proc_len] = v;
+            self.proc_len += 1;
+        } else {
+            self.proc_more.push(v);
+        }
+    }
+    /// (code id, 1-based position in the input list).
+    #[inline]
+    pub fn sdx(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
+        self.sdx_buf[..self.sdx_len]
+            .iter()
+            .chain(self.sdx_more.iter())
+            .copied()
+    }
+    #[inline]
+    pub fn procs(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
+        self.proc_buf[..self.proc_len]
+            .iter()
+            .chain(self.proc_more.iter())
+            .copied()
+    }
+    #[inline]
+    pub fn main_proc(&self) -> Option<(u32, u16)> {
+        (self.proc_len > 0).then(|| self.proc_buf[0])
+    }
+}
+
+fn lookup(
+    table: &crate::model::CodeTable,
+    raw: &str,
+    field: Field,
+    pos: u16,
+    t: &mut impl Tracer,
+) -> Option<u32> {
+    let code = raw.trim();
+    if code.is_empty() {
+        return None;
+    }
+    if let Some(&id) = table.index.get(code) {
+        if table.info[id as usize].flags & (DX_DICT | PROC_DICT) != 0
+            || table.info[id as usize].sets.1 > table.info[id as usize].sets.0
+        {
+            return Some(id);
+        }
+    }
+    if let Some(&id) = table.map.get(code) {
+        if T_ON(t) {
+            t.step(Step::Mapped {
+                field,
+                pos,
+                from: code.to_string(),
+                to: id,
+            });
+        }
+        return Some(id);
+    }
+    let upper = code.to_ascii_uppercase();
+    if upper != code {
+        if let Some(&id) = table.index.get(upper.as_str()) {
+            return Some(id);
+        }
+    }
+    if T_ON(t) {
+        t.step(Step::Unknown {
+            field,
+            pos,
+            code: code.to_string(),
+        });
+    }
+    None
+}
+
+#[allow(non_snake_case)]
+#[inline(always)]
+fn T_ON<T: Tracer>(_: &T) -> bool {
+    T::ON
+}
+
+pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
+    // 1. Codes.
+    if stay.principal_dx.trim().is_empty() {
+        if T::ON {
+            t.step(Step::MissingPdx);
+        }
+        return Outcome::fail(Reason::MissingPdx, None);
+    }
+    let Some(pdx) = lookup(&m.dx, &stay.principal_dx, Field::Pdx, 1, t) else {
+        return Outcome::fail(Reason::UnknownPdx, None);
+    };
+    let pinfo = &m.dx.info[pdx as usize];
+    if pinfo.flags & DX_INVALID_PDX != 0 {
+        if T::ON {
+            t.step(Step::InvalidPdx { code: pdx });
+        }
+        return Outcome::fail(Reason::InvalidPdx, None);
+    }
+    if T::ON && pinfo.flags & GREY != 0 {
+        t.step(Step::Grey {
+            field: Field::Pdx,
+            pos: 1,
+            code: pdx,
+        });
+    }
+    let num = |v: Option<u32>| v.map(|x| x as i64);
+    let age_days = match (stay.age_days, stay.age_years) {
+        (Some(d), _) => Some(d as i64),
+        (None, Some(y)) if y >= 1 => Some(y as i64 * 365),
+        _ => None,
+    };
+    let age_years = match (stay.age_years, stay.age_days) {
+        (Some(y), _) => Some(y as i64),
+        (None, Some(d)) => Some(d as i64 / 365),
+        _ => None,
+    };
+    let mut c = Ctx {
+        pdx,
+        sdx_buf: [(0, 0); INLINE],
+        sdx_len: 0,
+        sdx_more: Vec::new(),
+        proc_buf: [(0, 0); INLINE],
+        proc_len: 0,
+        proc_more: Vec::new(),
+        has_or: false,
+        sex: stay.sex.filter(|s| *s == 1 || *s == 2),
+        age_years,
+        age_days,
+        bw: num(stay.birth_weight_g),
+        los: num(stay.los_days),
+        mcc: false,
+        cc: false,
+        regions: pinfo.region_mask as u32,
+    };
+    for (i, raw) in stay.secondary_dx.iter().enumerate() {
+        let pos = (i + 1).min(u16::MAX as usize) as u16;
+        if let Some(id) = lookup(&m.dx, raw, Field::Sdx, pos, t) {
+            let info = &m.dx.info[id as usize];
+            if T::ON && info.flags & GREY != 0 {
+                t.step(Step::Grey {
+                    field: Field::Sdx,
+                    pos,
+                    code: id,
+                });
+            }
+            if id == pdx || c.sdx().any(|(s, _)| s == id) {
+                continue;
+            }
+            c.regions |= info.region_mask as u32;
+            c.push_sdx((id, pos));
+        }
+    }
+    for (i, raw) in stay.procedures.iter().enumerate() {
+        let pos = (i + 1).min(u16::MAX as usize) as u16;
+        if let Some(id) = lookup(&m.proc, raw, Field::Proc, pos, t) {
+            let info = &m.proc.info[id as usize];
+            if T::ON && info.flags & GREY != 0 {
+                t.step(Step::Grey {
+                    field: Field::Proc,
+                    pos,
+                    code: id,
+                });
+            }
+            if info.flags & PROC_EXCLUDED != 0 {
+                if T::ON {
+                    t.step(Step::ProcExcluded { pos, code: id });
+                }
+                continue;
+            }
+            c.has_or |= info.flags & PROC_OR != 0;
+            c.push_proc((id, pos));
+        }
+    }
+    comorbidity(m, &mut c, t);
+
+    // 2. Pre-MDC.
+    let mut chosen: Option<(u16, u16)> = None; // (mdc, adrg)
+    if let Some(a_mdc) = m.pre_mdc {
+        for &a in &m.mdc_adrgs[a_mdc as usize][AdrgKind::PreMdc as usize] {
+            if let Some(b) = match_adrg(m, &c, a, t) {
+                let _ = b;
+                chosen = Some((a_mdc, a));
+                break;
+            }
+        }
+        if chosen.is_none() && T::ON {
+            t.step(Step::PreMdcNone);
+        }
+    }
+
+    // 3. MDC.
+    let mdc = match chosen {
+        Some((mdc, _)) => mdc,
+        None => {
+            let mut entry = None;
+            for (i, (mdc, expr)) in m.entries.iter().enumerate() {
+                if eval(m, &c, expr, t, |ev| Step::Entry {
+                    mdc: *mdc,
+                    rule: i as u16,
+                    evidence: ev,
+                }) {
+                    entry = Some(*mdc);
+                    break;
+                }
+            }
+            match entry {
+                Some(mdc) => mdc,
+                None => match mdc_by_pdx(m, &c, t) {
+                    Ok(mdc) => mdc,
+                    Err(r) => {
+                        let mdc = match r {
+                            Reason::SexConflict { mdc } => Some(mdc),
+                            _ => None,
+                        };
+                        return Outcome::fail(r, mdc);
+                    }
+                },
+            }
+        }
+    };
+
+    // 4. ADRG inside the MDC.
+    let adrg = match chosen {
+        Some((_, a)) => a,
+        None => {
+            let lists = &m.mdc_adrgs[mdc as usize];
+            let mut found = None;
+            for &a in &lists[AdrgKind::Surgical as usize] {
+                if match_adrg(m, &c, a, t).is_some() {
+                    found = Some(a);
+                    break;
+                }
+            }
+            if found.is_none() && c.has_or {
+                if T::ON {
+                    let (code, pos) = c
+                        .procs()
+                        .find(|(p, _)| m.proc.info[*p as usize].flags & PROC_OR != 0)
+                        .unwrap_or((0, 0));
+                    t.step(Step::Qy { mdc, code, pos });
+                }
+                return Outcome {
+                    status: Status::Qy,
+                    mdc: Some(mdc),
+                    adrg: None,
+                    drg: None,
+                    reason: Some(Reason::OrProcedureMismatch { mdc }),
+                };
+            }
+            if found.is_none() {
+                'k: for kind in [AdrgKind::NonOr, AdrgKind::Medical] {
+                    for &a in &lists[kind as usize] {
+                        if match_adrg(m, &c, a, t).is_some() {
+                            found = Some(a);
+                            break 'k;
+                        }
+                    }
+                }
+            }
+            match found {
+                Some(a) => a,
+                None => {
+                    if T::ON {
+                        t.step(Step::NoAdrg { mdc });
+                    }
+                    return Outcome::fail(Reason::NoAdrg { mdc }, Some(mdc));
+                }
+            }
+        }
+    };
+
+    // 5. DRG split.
+    for (i, (expr, drg)) in m.adrg[adrg as usize].splits.iter().enumerate() {
+        if eval(m, &c, expr, t, |ev| Step::Split {
+            adrg,
+            drg: *drg,
+            rule: i as u16,
+            evidence: ev,
+        }) {
+            return Outcome {
+                status: Status::Grouped,
+                mdc: Some(mdc),
+                adrg: Some(adrg),
+                drg: Some(*drg),
+                reason: None,
+            };
+        }
+    }
+    Outcome {
+        status: Status::Ungroupable,
+        mdc: Some(mdc),
+        adrg: Some(adrg),
+        drg: None,
+        reason: Some(Reason::NoSplit { adrg }),
+    }
+}
+
+/// Sets `c.mcc` / `c.cc`. A CC or MCC whose exclusion table lists the principal diagnosis
+/// does not count; the trace keeps every candidate so the coder sees what was excluded.
+fn comorbidity<T: Tracer>(m: &Model, c: &mut Ctx, t: &mut T) {
+    let ptable = m.dx.info[c.pdx as usize].cce;
+    let (mut mcc, mut cc) = (false, false);
+    for (id, pos) in c.sdx() {
+        let info = &m.dx.info[id as usize];
+        for (table, is_mcc) in [(info.mcc, true), (info.cc, false)] {
+            if table == 0 {
+                continue;
+            }
+            let excluded = ptable == table;
+            if !excluded {
+                if is_mcc {
+                    mcc = true;
+                } else {
+                    cc = true;
+                }
+            }
+            if T::ON {
+                t.step(Step::Comorbidity {
+                    code: id,
+                    pos,
+                    is_mcc,
+                    table,
+                    pdx_table: ptable,
+                    excluded,
+                });
+            }
+        }
+    }
+    c.mcc = mcc;
+    c.cc = cc || mcc;
+}
+
+fn mdc_by_pdx<T: Tracer>(m: &Model, c: &Ctx, t: &mut T) -> Result<u16, Reason> {
+    let mask = m.dx.info[c.pdx as usize].mdc_mask & !m.entry_mdc_mask;
+    if mask == 0 {
+        if T::ON {
+            t.step(Step::NoMdc { code: c.pdx });
+        }
+        return Err(Reason::NoMdc);
+    }
+    let mut conflict = None;
+    for i in 0..32u16 {
+        if mask & (1 << i) == 0 {
+            continue;
+        }
+        match (m.mdc_sex[i as usize], c.sex) {
+            (Some(need), Some(have)) if need != have => {
+                conflict.get_or_insert(i);
+                continue;
+            }
+            _ => {}
+        }
+        if T::ON {
+            t.step(Step::MdcByPdx {
+                mdc: i,
+                code: c.pdx,
+                candidates: mask,
+            });
+        }
+        return Ok(i);
+    }
+    let mdc = conflict.unwrap_or(0);
+    if T::ON {
+        t.step(Step::SexConflict {
+            mdc,
+            code: c.pdx,
+            sex: c.sex.unwrap_or(0),
+        });
+    }
+    Err(Reason::SexConflict { mdc })
+}
+
+/// Index of the first matching OR-branch of the ADRG's rule, if any.
+fn match_adrg<T: Tracer>(m: &Model, c: &Ctx, a: u16, t: &mut T) -> Option<u16> {
+    for (i, expr) in m.adrg[a as usize].branches.iter().enumerate() {
+        if eval(m, c, expr, t, |ev| Step::Adrg {
+            adrg: a,
+            branch: i as u16,
+            branches: m.adrg[a as usize].branches.len() as u16,
+            evidence: ev,
+        }) {
+            return Some(i as u16);
+        }
+    }
+    None
+}
+
+/// Evaluates an expression; when tracing and it holds, records `mk(evidence)`.
+#[inline]
+fn eval<T: Tracer>(
+    m: &Model,
+    c: &Ctx,
+    e: &Expr,
+    t: &mut T,
+    mk: impl FnOnce(Vec<Evidence>) -> Step,
+) -> bool {
+    for clause in &e.clauses {
+        if !clause.iter().any(|a| atom(m, c, a).is_some()) {
+            return false;
+        }
+    }
+    if T::ON {
+        let ev = e
+            .clauses
+            .iter()
+            .filter_map(|cl| {
+                cl.iter().find_map(|a| {
+                    atom(m, c, a).map(|hit| Evidence {
+                        atom: a.clone(),
+                        hit,
+                    })
+                })
+            })
+            .collect();
+        t.step(mk(ev));
+    }
+    true
+}
+
+/// `Some(code, position)` when the atom holds: position 0 is the principal diagnosis,
+/// code `NO_CODE` marks atoms that are not about a code.
+#[inline]
+fn atom(m: &Model, c: &Ctx, a: &Atom) -> Option<(u32, u16)> {
+    match *a {
+        Atom::Pdx(s) => m.dx.in_set(c.pdx, s).then_some((c.pdx, 0)),
+        Atom::Sdx(s) => c.sdx().find(|(d, _)| m.dx.in_set(*d, s)),
+        Atom::AnyDx(s) => {
+            if m.dx.in_set(c.pdx, s) {
+                Some((c.pdx, 0))
+            } else {
+                c.sdx().find(|(d, _)| m.dx.in_set(*d, s))
+            }
+        }
+        Atom::MainProc(s) => c.main_proc().filter(|(p, _)| m.proc.in_set(*p, s)),
+        Atom::AnyProc(s) => c.procs().find(|(p, _)| m.proc.in_set(*p, s)),
+        Atom::OrProc => c
+            .procs()
+            .find(|(p, _)| m.proc.info[*p as usize].flags & PROC_OR != 0),
+        Atom::NoOrProc => (!c.has_or).then_some((NO_CODE, 0)),
+        Atom::Num(f, cmp, v) => {
+            let x = match f {
+                NumField::AgeYears => c.age_years,
+                NumField::AgeDays => c.age_days,
+                NumField::BirthWeight => c.bw,
+                NumField::Los => c.los,
+            }?;
+            let ok = match cmp {
+                Cmp::Lt => x < v,
+                Cmp::Le => x <= v,
+                Cmp::Gt => x > v,
+                Cmp::Ge => x >= v,
+                Cmp::Eq => x == v,
+            };
+            ok.then_some((NO_CODE, 0))
+        }
+        Atom::Sex(s) => (c.sex == Some(s)).then_some((NO_CODE, 0)),
+        Atom::Regions(n) => (c.regions.count_ones() >= n as u32).then_some((NO_CODE, 0)),
+        Atom::Mcc => c.mcc.then_some((NO_CODE, 0)),
+        Atom::Cc => c.cc.then_some((NO_CODE, 0)),
+        Atom::True => Some((NO_CODE, 0)),
+    }
+}

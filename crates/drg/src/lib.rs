@@ -1,0 +1,326 @@
+//! # drg — the CHS-DRG grouper of Shouwang
+//!
+//! "Same disease, same subsidy" rests on this crate: every subsidy is looked up by the DRG of
+//! the stay, so the grouping must be reproducible, versioned and explainable.
+//!
+//! The engine is table driven: a CHS-DRG version is a *data pack* (manifest + tables) embedded
+//! at build time from `packs/<version>/`; adding a folder there adds a version, no code change.
+//! Packs are generated from the NHSA tables by `shouwang drg build-pack` (see `docs/drg.md`).
+//!
+//! ## Stable API (used by other crates)
+//!
+//! ```
+//! use drg::{Grouper, Stay, Version};
+//! let version: Version = "chs-drg-2.0".parse().unwrap();   // or Version::default()
+//! assert!(Version::available().iter().any(|v| v.as_str() == "chs-drg-1.1"));
+//! let g = Grouper::load(&version).unwrap();
+//! // Catalogue: DRG code, Chinese name, ADRG, MDC, suffix; ADRG code/name/MDC.
+//! let drg = g.catalog().drg("FR35").unwrap();
+//! assert_eq!((drg.adrg.as_str(), drg.mdc.as_str(), drg.suffix), ("FR3", "MDCF", 5));
+//! assert_eq!(drg.name, "肺栓塞，不伴合并症或并发症");
+//! assert_eq!(g.catalog().adrgs().len(), 409);
+//! // Grouping: `group` records a trace, `group_fast` does not (for throughput).
+//! let stay = Stay { principal_dx: "I63.900".into(), sex: Some(1), age_years: Some(70),
+//!                   ..Stay::default() };
+//! let res = g.group(&stay);
+//! assert_eq!(g.drg_code(&res.outcome), "BR25");
+//! for line in g.explain(&res) { println!("{line}"); }
+//! assert_eq!(g.group_fast(&stay), res.outcome);
+//! ```
+//!
+//! Pure: no I/O apart from decoding the embedded pack bytes.
+
+mod engine;
+mod model;
+mod pack;
+mod trace;
+
+pub use engine::{Outcome, Reason, Status};
+pub use model::{AdrgKind, Atom, Cmp, NumField};
+pub use pack::{Manifest, PackError};
+pub use trace::{Evidence, Field, Step};
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+
+/// A CHS-DRG version, identified by the folder name of its data pack (e.g. `chs-drg-2.0`).
+/// It is a string, not an enum, because versions are data: a city's refinement or CHS-DRG 3.0
+/// arrives as a new pack.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Version(String);
+
+impl Version {
+    /// CHS-DRG 2.0 (NHSA 2024), the platform default.
+    pub fn chs_drg_2_0() -> Version {
+        Version("chs-drg-2.0".into())
+    }
+    /// CHS-DRG 1.1 (NHSA 2021), still used by programmes that have not migrated.
+    pub fn chs_drg_1_1() -> Version {
+        Version("chs-drg-1.1".into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Every version for which a pack is embedded in this binary.
+    pub fn available() -> Vec<Version> {
+        EMBEDDED
+            .iter()
+            .map(|(name, _, _)| Version(name.to_string()))
+            .collect()
+    }
+}
+
+impl Default for Version {
+    fn default() -> Self {
+        Version::chs_drg_2_0()
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for Version {
+    type Err = PackError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if EMBEDDED.iter().any(|(name, _, _)| *name == s) {
+            Ok(Version(s.to_string()))
+        } else {
+            Err(unknown_version(s))
+        }
+    }
+}
+
+fn unknown_version(s: &str) -> PackError {
+    let names: Vec<&str> = EMBEDDED.iter().map(|(n, _, _)| *n).collect();
+    PackError::UnknownVersion(s.to_string(), names.join(", "))
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MdcEntry {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdrgEntry {
+    pub code: String,
+    pub mdc: String,
+    pub name: String,
+    pub kind: AdrgKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DrgEntry {
+    pub code: String,
+    pub name: String,
+    pub adrg: String,
+    pub mdc: String,
+    /// 1 with MCC, 3 with CC (or CC/MCC), 5 without, 9 not split.
+    pub suffix: u8,
+}
+
+/// The groups of one version, in pack order; what the actuarial side prices.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    version: String,
+    mdcs: Vec<MdcEntry>,
+    adrgs: Vec<AdrgEntry>,
+    drgs: Vec<DrgEntry>,
+}
+
+impl Catalog {
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+    pub fn mdcs(&self) -> &[MdcEntry] {
+        &self.mdcs
+    }
+    pub fn adrgs(&self) -> &[AdrgEntry] {
+        &self.adrgs
+    }
+    pub fn drgs(&self) -> &[DrgEntry] {
+        &self.drgs
+    }
+    pub fn drg(&self, code: &str) -> Option<&DrgEntry> {
+        self.drgs.iter().find(|d| d.code == code)
+    }
+    pub fn adrg(&self, code: &str) -> Option<&AdrgEntry> {
+        self.adrgs.iter().find(|d| d.code == code)
+    }
+}
+
+/// One hospital stay as the settlement list (结算清单) records it. Unknown numbers are `None`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Stay {
+    /// GB/T 2261.1: 1 male, 2 female; anything else is treated as unknown.
+    pub sex: Option<u8>,
+    pub age_years: Option<u32>,
+    pub age_days: Option<u32>,
+    pub birth_weight_g: Option<u32>,
+    pub los_days: Option<u32>,
+    pub discharge_mode: Option<u8>,
+    pub principal_dx: String,
+    pub secondary_dx: Vec<String>,
+    /// Principal procedure first.
+    pub procedures: Vec<String>,
+}
+
+/// Result of [`Grouper::group`]: the outcome plus the ordered steps that decided it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grouping {
+    pub outcome: Outcome,
+    pub trace: Vec<Step>,
+}
+
+/// A loaded pack, ready to group. Cheap to clone (shared tables).
+#[derive(Clone)]
+pub struct Grouper {
+    m: Arc<model::Model>,
+}
+
+/// A match of [`Grouper::search`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SearchHit {
+    Diagnosis { code: String, name: String },
+    Procedure { code: String, name: String },
+    Drg(DrgEntry),
+    Adrg(AdrgEntry),
+}
+
+impl Grouper {
+    /// Loads the embedded pack of `version`.
+    pub fn load(version: &Version) -> Result<Grouper, PackError> {
+        let (_, manifest, tables) = EMBEDDED
+            .iter()
+            .find(|(n, _, _)| *n == version.as_str())
+            .ok_or_else(|| unknown_version(version.as_str()))?;
+        Grouper::from_pack(manifest, tables)
+    }
+
+    /// Loads a pack given as bytes (manifest text, gzip'd tables), e.g. a pack under test.
+    pub fn from_pack(manifest: &[u8], tables_gz: &[u8]) -> Result<Grouper, PackError> {
+        let manifest = Manifest::parse(manifest)?;
+        let raw = pack::RawTables::parse_gz(tables_gz)?;
+        Ok(Grouper {
+            m: Arc::new(model::Model::load(manifest, &raw)?),
+        })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.m.manifest
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.m.catalog
+    }
+
+    /// Groups with a full trace (for `explain` and for coders answering residents).
+    pub fn group(&self, stay: &Stay) -> Grouping {
+        let mut t = trace::VecTracer(Vec::new());
+        let outcome = engine::group(&self.m, stay, &mut t);
+        Grouping {
+            outcome,
+            trace: t.0,
+        }
+    }
+
+    /// Groups without recording a trace; same outcome as [`Grouper::group`].
+    pub fn group_fast(&self, stay: &Stay) -> Outcome {
+        engine::group(&self.m, stay, &mut trace::NoTracer)
+    }
+
+    pub fn mdc_code(&self, o: &Outcome) -> &str {
+        o.mdc
+            .map(|m| self.m.catalog.mdcs[m as usize].code.as_str())
+            .unwrap_or("")
+    }
+    pub fn adrg_code(&self, o: &Outcome) -> &str {
+        o.adrg
+            .map(|a| self.m.catalog.adrgs[a as usize].code.as_str())
+            .unwrap_or("")
+    }
+    /// DRG code; `<MDC letter>QY` for the ambiguous group, `0000` when ungroupable.
+    pub fn drg_code(&self, o: &Outcome) -> Cow<'_, str> {
+        match (o.status, o.drg, o.mdc) {
+            (Status::Grouped, Some(d), _) => Cow::Borrowed(&self.m.catalog.drgs[d as usize].code),
+            (Status::Qy, _, Some(m)) => {
+                let code = &self.m.catalog.mdcs[m as usize].code;
+                Cow::Owned(format!("{}QY", code.chars().last().unwrap_or('?')))
+            }
+            _ => Cow::Borrowed("0000"),
+        }
+    }
+    pub fn drg_name(&self, o: &Outcome) -> Cow<'_, str> {
+        match (o.status, o.drg) {
+            (Status::Grouped, Some(d)) => Cow::Borrowed(&self.m.catalog.drgs[d as usize].name),
+            (Status::Qy, _) => Cow::Borrowed("歧义组"),
+            _ => Cow::Borrowed("未入组"),
+        }
+    }
+    /// Why a stay is QY or ungroupable, in words; empty when grouped.
+    pub fn reason_text(&self, o: &Outcome) -> String {
+        trace::reason_text(&self.m, o)
+    }
+    /// The trace rendered as numbered lines.
+    pub fn explain(&self, g: &Grouping) -> Vec<String> {
+        let mut out: Vec<String> = g
+            .trace
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{:>2}. {}", i + 1, trace::render(&self.m, s)))
+            .collect();
+        out.push(format!(
+            "=> {} {} {} ({})",
+            self.mdc_code(&g.outcome),
+            self.drg_code(&g.outcome),
+            self.drg_name(&g.outcome),
+            g.outcome.status.as_str()
+        ));
+        out
+    }
+    /// Renders one step of a trace.
+    pub fn render_step(&self, s: &Step) -> String {
+        trace::render(&self.m, s)
+    }
+
+    /// Finds diagnosis and procedure codes, ADRGs and DRGs by code prefix or name substring.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<SearchHit> {
+        let q = query.trim();
+        let mut hits = Vec::new();
+        if q.is_empty() {
+            return hits;
+        }
+        let qu = q.to_uppercase();
+        let matches = |code: &str, name: &str| code.starts_with(&qu) || name.contains(q);
+        for d in &self.m.catalog.drgs {
+            if matches(&d.code, &d.name) {
+                hits.push(SearchHit::Drg(d.clone()));
+            }
+        }
+        for a in &self.m.catalog.adrgs {
+            if matches(&a.code, &a.name) {
+                hits.push(SearchHit::Adrg(a.clone()));
+            }
+        }
+        for (table, is_proc) in [(&self.m.dx, false), (&self.m.proc, true)] {
+            for c in &table.info {
+                if !c.name.is_empty() && matches(&c.code, &c.name) {
+                    let (code, name) = (c.code.to_string(), c.name.to_string());
+                    hits.push(if is_proc {
+                        SearchHit::Procedure { code, name }
+                    } else {
+                        SearchHit::Diagnosis { code, name }
+                    });
+                }
+            }
+        }
+        hits.truncate(limit);
+        hits
+    }
+}

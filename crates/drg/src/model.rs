@@ -1,0 +1,472 @@
+//! In-memory form of a loaded pack. Codes are interned to dense ids once at load so that
+//! grouping a stay is a handful of hash lookups followed by integer work only.
+
+use crate::pack::{bad, field, FxMap, Manifest, PackError, RawTables};
+
+pub(crate) const DX_DICT: u8 = 1;
+pub(crate) const DX_INVALID_PDX: u8 = 2;
+pub(crate) const GREY: u8 = 4;
+pub(crate) const PROC_DICT: u8 = 1;
+pub(crate) const PROC_OR: u8 = 8;
+pub(crate) const PROC_EXCLUDED: u8 = 16;
+
+pub(crate) struct CodeInfo {
+    pub code: Box<str>,
+    pub name: Box<str>,
+    pub sets: (u32, u32),
+    pub flags: u8,
+    /// Bit i set: code is in the principal-diagnosis table of MDC i.
+    pub mdc_mask: u32,
+    /// Bit i set: code is in MDCZ body region i.
+    pub region_mask: u16,
+    pub mcc: u16,
+    pub cc: u16,
+    pub cce: u16,
+}
+
+pub(crate) struct CodeTable {
+    pub index: FxMap<Box<str>, u32>,
+    pub info: Vec<CodeInfo>,
+    pub set_ids: Vec<u32>,
+    pub map: FxMap<Box<str>, u32>,
+}
+
+impl CodeTable {
+    fn new() -> Self {
+        CodeTable {
+            index: FxMap::default(),
+            info: Vec::new(),
+            set_ids: Vec::new(),
+            map: FxMap::default(),
+        }
+    }
+    fn intern(&mut self, code: &str) -> u32 {
+        if let Some(&i) = self.index.get(code) {
+            return i;
+        }
+        let id = self.info.len() as u32;
+        self.info.push(CodeInfo {
+            code: code.into(),
+            name: "".into(),
+            sets: (0, 0),
+            flags: 0,
+            mdc_mask: 0,
+            region_mask: 0,
+            mcc: 0,
+            cc: 0,
+            cce: 0,
+        });
+        self.index.insert(code.into(), id);
+        id
+    }
+    #[inline]
+    pub fn in_set(&self, code: u32, set: u32) -> bool {
+        let (a, b) = self.info[code as usize].sets;
+        self.set_ids[a as usize..b as usize].contains(&set)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumField {
+    AgeYears,
+    AgeDays,
+    BirthWeight,
+    Los,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+}
+
+/// One test of a rule. Sets are numbered as in the pack's `@set` section.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Atom {
+    Pdx(u32),
+    Sdx(u32),
+    AnyDx(u32),
+    MainProc(u32),
+    AnyProc(u32),
+    OrProc,
+    NoOrProc,
+    Num(NumField, Cmp, i64),
+    Sex(u8),
+    Regions(u8),
+    Mcc,
+    Cc,
+    True,
+}
+
+/// AND of clauses, each an OR of atoms: every rule of the official tables fits this shape.
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub clauses: Vec<Vec<Atom>>,
+    pub text: String,
+}
+
+pub(crate) struct CodeSet {
+    pub label: String,
+    pub is_proc: bool,
+    pub len: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdrgKind {
+    PreMdc,
+    Surgical,
+    NonOr,
+    Medical,
+}
+
+pub(crate) struct AdrgData {
+    pub branches: Vec<Expr>,
+    pub splits: Vec<(Expr, u16)>,
+}
+
+pub(crate) struct Model {
+    pub manifest: Manifest,
+    pub catalog: crate::Catalog,
+    pub dx: CodeTable,
+    pub proc: CodeTable,
+    pub sets: Vec<CodeSet>,
+    pub adrg: Vec<AdrgData>,
+    /// ADRG ids per MDC in evaluation order, split by kind.
+    pub mdc_adrgs: Vec<[Vec<u16>; 4]>,
+    pub mdc_sex: Vec<Option<u8>>,
+    pub entries: Vec<(u16, Expr)>,
+    pub entry_mdc_mask: u32,
+    pub regions: Vec<String>,
+    pub pre_mdc: Option<u16>,
+}
+
+fn parse_num<T: std::str::FromStr>(s: &str, line: usize) -> Result<T, PackError> {
+    s.parse()
+        .map_err(|_| bad(line, format!("not a number: `{s}`")))
+}
+
+impl Model {
+    pub fn load(manifest: Manifest, tables: &RawTables) -> Result<Model, PackError> {
+        use crate::{AdrgEntry, Catalog, DrgEntry, MdcEntry};
+        let mut catalog = Catalog::default();
+        let mut mdc_sex = Vec::new();
+        let mut mdc_idx: FxMap<String, u16> = FxMap::default();
+        for row in tables.section("mdc") {
+            let code = field(row, 0)?.to_string();
+            let sex = match row.1.get(2).map(|s| s.as_str()).unwrap_or("") {
+                "" => None,
+                s => Some(parse_num::<u8>(s, row.0)?),
+            };
+            mdc_idx.insert(code.clone(), catalog.mdcs.len() as u16);
+            catalog.mdcs.push(MdcEntry {
+                code,
+                name: field(row, 1)?.to_string(),
+            });
+            mdc_sex.push(sex);
+        }
+        if catalog.mdcs.len() > 32 {
+            return Err(bad(0, "more than 32 MDCs are not supported"));
+        }
+        let mut adrg_idx: FxMap<String, u16> = FxMap::default();
+        let mut mdc_adrgs: Vec<[Vec<u16>; 4]> = vec![Default::default(); catalog.mdcs.len()];
+        let mut pre_mdc = None;
+        for row in tables.section("adrg") {
+            let code = field(row, 0)?.to_string();
+            let mdc = field(row, 1)?;
+            let &m = mdc_idx
+                .get(mdc)
+                .ok_or_else(|| bad(row.0, format!("unknown MDC {mdc}")))?;
+            let kind = match field(row, 2)? {
+                "pre" => AdrgKind::PreMdc,
+                "surgical" => AdrgKind::Surgical,
+                "nonor" => AdrgKind::NonOr,
+                "medical" => AdrgKind::Medical,
+                k => return Err(bad(row.0, format!("unknown ADRG kind {k}"))),
+            };
+            if kind == AdrgKind::PreMdc {
+                pre_mdc = Some(m);
+            }
+            let id = catalog.adrgs.len() as u16;
+            adrg_idx.insert(code.clone(), id);
+            catalog.adrgs.push(AdrgEntry {
+                code,
+                mdc: catalog.mdcs[m as usize].code.clone(),
+                name: field(row, 3)?.to_string(),
+                kind,
+            });
+            let _ = &mut mdc_adrgs;
+        }
+        let mut drg_idx: FxMap<String, u16> = FxMap::default();
+        for row in tables.section("drg") {
+            let code = field(row, 0)?.to_string();
+            let adrg = field(row, 1)?;
+            let &a = adrg_idx
+                .get(adrg)
+                .ok_or_else(|| bad(row.0, format!("unknown ADRG {adrg}")))?;
+            drg_idx.insert(code.clone(), catalog.drgs.len() as u16);
+            catalog.drgs.push(DrgEntry {
+                code,
+                adrg: adrg.to_string(),
+                mdc: catalog.adrgs[a as usize].mdc.clone(),
+                suffix: parse_num(field(row, 2)?, row.0)?,
+                name: field(row, 3)?.to_string(),
+            });
+        }
+
+        let mut dx = CodeTable::new();
+        let mut proc = CodeTable::new();
+        for (sec, table, dict_flag) in [("dx", &mut dx, DX_DICT), ("proc", &mut proc, PROC_DICT)] {
+            for row in tables.section(sec) {
+                let id = table.intern(field(row, 0)?);
+                let info = &mut table.info[id as usize];
+                info.name = field(row, 1)?.into();
+                let flags = row.1.get(2).map(|s| s.as_str()).unwrap_or("");
+                for c in flags.chars() {
+                    info.flags |= match c {
+                        'D' => dict_flag,
+                        'I' => DX_INVALID_PDX,
+                        'G' => GREY,
+                        'O' => PROC_OR,
+                        'X' => PROC_EXCLUDED,
+                        _ => return Err(bad(row.0, format!("unknown flag {c}"))),
+                    };
+                }
+            }
+        }
+
+        let mut sets = Vec::new();
+        let mut dx_members: Vec<Vec<u32>> = Vec::new();
+        let mut proc_members: Vec<Vec<u32>> = Vec::new();
+        for row in tables.section("set") {
+            let id: usize = parse_num(field(row, 0)?, row.0)?;
+            if id != sets.len() {
+                return Err(bad(row.0, "set ids must be dense and in order"));
+            }
+            let is_proc = match field(row, 1)? {
+                "dx" => false,
+                "proc" => true,
+                k => return Err(bad(row.0, format!("unknown set kind {k}"))),
+            };
+            let (table, members) = if is_proc {
+                (&mut proc, &mut proc_members)
+            } else {
+                (&mut dx, &mut dx_members)
+            };
+            let mut len = 0;
+            for code in field(row, 3)?.split(' ').filter(|c| !c.is_empty()) {
+                let cid = table.intern(code) as usize;
+                if members.len() <= cid {
+                    members.resize(cid + 1, Vec::new());
+                }
+                if !members[cid].contains(&(id as u32)) {
+                    members[cid].push(id as u32);
+                }
+                len += 1;
+            }
+            sets.push(CodeSet {
+                label: field(row, 2)?.to_string(),
+                is_proc,
+                len,
+            });
+        }
+        for (table, members) in [(&mut dx, dx_members), (&mut proc, proc_members)] {
+            for (cid, mut m) in members.into_iter().enumerate() {
+                m.sort_unstable();
+                let a = table.set_ids.len() as u32;
+                table.set_ids.extend_from_slice(&m);
+                table.info[cid].sets = (a, table.set_ids.len() as u32);
+            }
+        }
+
+        let set_of = |s: &str, line: usize, want_proc: bool| -> Result<u32, PackError> {
+            let id: u32 = parse_num(s, line)?;
+            match sets.get(id as usize) {
+                Some(set) if set.is_proc == want_proc => Ok(id),
+                Some(_) => Err(bad(line, format!("set {id} is of the wrong kind"))),
+                None => Err(bad(line, format!("unknown set {id}"))),
+            }
+        };
+
+        for row in tables.section("mdcdx") {
+            let m = *mdc_idx
+                .get(field(row, 0)?)
+                .ok_or_else(|| bad(row.0, "unknown MDC"))?;
+            let s = set_of(field(row, 1)?, row.0, false)?;
+            for cid in 0..dx.info.len() as u32 {
+                if dx.in_set(cid, s) {
+                    dx.info[cid as usize].mdc_mask |= 1 << m;
+                }
+            }
+        }
+        let mut regions = Vec::new();
+        for row in tables.section("region") {
+            let s = set_of(field(row, 1)?, row.0, false)?;
+            let bit = regions.len();
+            if bit >= 16 {
+                return Err(bad(row.0, "at most 16 body regions"));
+            }
+            regions.push(field(row, 0)?.to_string());
+            for cid in 0..dx.info.len() as u32 {
+                if dx.in_set(cid, s) {
+                    dx.info[cid as usize].region_mask |= 1 << bit;
+                }
+            }
+        }
+        for (sec, is_mcc) in [("mcc", true), ("cc", false)] {
+            for row in tables.section(sec) {
+                let cid = dx.intern(field(row, 0)?) as usize;
+                let t: u16 = parse_num(field(row, 1)?, row.0)?;
+                if is_mcc {
+                    dx.info[cid].mcc = t;
+                } else {
+                    dx.info[cid].cc = t;
+                }
+            }
+        }
+        for row in tables.section("cce") {
+            let t: u16 = parse_num(field(row, 0)?, row.0)?;
+            for code in field(row, 1)?.split(' ').filter(|c| !c.is_empty()) {
+                let cid = dx.intern(code) as usize;
+                dx.info[cid].cce = t;
+            }
+        }
+        for (sec, table) in [("map_dx", &mut dx), ("map_proc", &mut proc)] {
+            for row in tables.section(sec) {
+                let from = field(row, 0)?;
+                let to = table.intern(field(row, 1)?);
+                table.map.insert(from.into(), to);
+            }
+        }
+
+        let parse = |text: &str, line: usize| -> Result<Expr, PackError> {
+            parse_expr(text, line, &|s, l, p| set_of(s, l, p))
+        };
+        let mut entries = Vec::new();
+        let mut entry_mdc_mask = 0u32;
+        for row in tables.section("entry") {
+            let m = *mdc_idx
+                .get(field(row, 0)?)
+                .ok_or_else(|| bad(row.0, "unknown MDC"))?;
+            entry_mdc_mask |= 1 << m;
+            entries.push((m, parse(field(row, 1)?, row.0)?));
+        }
+        let mut adrg: Vec<AdrgData> = (0..catalog.adrgs.len())
+            .map(|_| AdrgData {
+                branches: Vec::new(),
+                splits: Vec::new(),
+            })
+            .collect();
+        let mut seen = vec![false; catalog.adrgs.len()];
+        for row in tables.section("rule") {
+            let code = field(row, 0)?;
+            let &a = adrg_idx
+                .get(code)
+                .ok_or_else(|| bad(row.0, format!("rule for unknown ADRG {code}")))?;
+            adrg[a as usize]
+                .branches
+                .push(parse(field(row, 1)?, row.0)?);
+            if !seen[a as usize] {
+                seen[a as usize] = true;
+                let entry = &catalog.adrgs[a as usize];
+                let m = mdc_idx[&entry.mdc] as usize;
+                mdc_adrgs[m][entry.kind as usize].push(a);
+            }
+        }
+        for row in tables.section("split") {
+            let code = field(row, 0)?;
+            let &a = adrg_idx
+                .get(code)
+                .ok_or_else(|| bad(row.0, format!("split for unknown ADRG {code}")))?;
+            let drg = field(row, 1)?;
+            let &d = drg_idx
+                .get(drg)
+                .ok_or_else(|| bad(row.0, format!("split to unknown DRG {drg}")))?;
+            adrg[a as usize]
+                .splits
+                .push((parse(field(row, 2)?, row.0)?, d));
+        }
+        for (i, a) in catalog.adrgs.iter().enumerate() {
+            if adrg[i].splits.is_empty() {
+                return Err(bad(0, format!("ADRG {} has no DRG split", a.code)));
+            }
+        }
+        catalog.version = manifest.version.clone();
+        Ok(Model {
+            manifest,
+            catalog,
+            dx,
+            proc,
+            sets,
+            adrg,
+            mdc_adrgs,
+            mdc_sex,
+            entries,
+            entry_mdc_mask,
+            regions,
+            pre_mdc,
+        })
+    }
+}
+
+type SetResolver<'a> = dyn Fn(&str, usize, bool) -> Result<u32, PackError> + 'a;
+
+pub(crate) fn parse_expr(text: &str, line: usize, set: &SetResolver) -> Result<Expr, PackError> {
+    let mut clauses = Vec::new();
+    for clause in text.split(" & ") {
+        let mut atoms = Vec::new();
+        for atom in clause.split(" | ") {
+            atoms.push(parse_atom(atom.trim(), line, set)?);
+        }
+        clauses.push(atoms);
+    }
+    Ok(Expr {
+        clauses,
+        text: text.to_string(),
+    })
+}
+
+fn parse_atom(a: &str, line: usize, set: &SetResolver) -> Result<Atom, PackError> {
+    if let Some((kind, id)) = a.split_once(':') {
+        return Ok(match kind {
+            "pdx" => Atom::Pdx(set(id, line, false)?),
+            "sdx" => Atom::Sdx(set(id, line, false)?),
+            "dx" => Atom::AnyDx(set(id, line, false)?),
+            "pproc" => Atom::MainProc(set(id, line, true)?),
+            "proc" => Atom::AnyProc(set(id, line, true)?),
+            _ => return Err(bad(line, format!("unknown atom {a}"))),
+        });
+    }
+    match a {
+        "orproc" => return Ok(Atom::OrProc),
+        "noorproc" => return Ok(Atom::NoOrProc),
+        "mcc" => return Ok(Atom::Mcc),
+        "cc" => return Ok(Atom::Cc),
+        "true" => return Ok(Atom::True),
+        _ => {}
+    }
+    for (op, cmp) in [
+        ("<=", Cmp::Le),
+        (">=", Cmp::Ge),
+        ("<", Cmp::Lt),
+        (">", Cmp::Gt),
+        ("=", Cmp::Eq),
+    ] {
+        if let Some((lhs, rhs)) = a.split_once(op) {
+            let v: i64 = parse_num(rhs, line)?;
+            let f = match lhs {
+                "age_years" => NumField::AgeYears,
+                "age_days" => NumField::AgeDays,
+                "bw" => NumField::BirthWeight,
+                "los" => NumField::Los,
+                "sex" if cmp == Cmp::Eq => return Ok(Atom::Sex(v as u8)),
+                "regions" if cmp == Cmp::Ge => return Ok(Atom::Regions(v as u8)),
+                _ => return Err(bad(line, format!("unknown field in {a}"))),
+            };
+            return Ok(Atom::Num(f, cmp, v));
+        }
+    }
+    Err(bad(line, format!("unknown atom {a}")))
+}
