@@ -1,6 +1,6 @@
 //! The grouping algorithm, in the order of the official scheme: code checks, pre-MDC (MDCA),
 //! the entry rules of the special MDCs (newborns, HIV, multiple trauma), MDC by principal
-//! diagnosis with sex check, ADRG (surgical, then QY, then non-OR, then medical) and the DRG
+//! diagnosis with sex check, ADRG (surgical, non-OR, then QY, then medical) and the DRG
 //! split. Generic over a tracer so the fast path does not even build the trace values.
 
 use crate::model::{AdrgKind, Atom, Cmp, Expr, Model, NumField, DX_DICT, DX_INVALID_PDX, GREY};
@@ -328,9 +328,14 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
         None => {
             let lists = &m.mdc_adrgs[mdc as usize];
             let mut found = None;
-            for &a in &lists[AdrgKind::Surgical as usize] {
-                if match_adrg(m, &c, a, t).is_some() {
-                    found = Some(a);
+            for kind in [AdrgKind::Surgical, AdrgKind::NonOr] {
+                for &a in &lists[kind as usize] {
+                    if match_adrg(m, &c, a, t).is_some() {
+                        found = Some(a);
+                        break;
+                    }
+                }
+                if found.is_some() {
                     break;
                 }
             }
@@ -351,12 +356,10 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
                 };
             }
             if found.is_none() {
-                'k: for kind in [AdrgKind::NonOr, AdrgKind::Medical] {
-                    for &a in &lists[kind as usize] {
-                        if match_adrg(m, &c, a, t).is_some() {
-                            found = Some(a);
-                            break 'k;
-                        }
+                for &a in &lists[AdrgKind::Medical as usize] {
+                    if match_adrg(m, &c, a, t).is_some() {
+                        found = Some(a);
+                        break;
                     }
                 }
             }

@@ -63,6 +63,18 @@ impl Version {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// The decompressed tables of the embedded pack, for tooling and tests that need to read
+    /// the rule tables themselves (e.g. to build cases from them); grouping never needs this.
+    pub fn pack_tables_text(&self) -> Result<String, PackError> {
+        let (_, _, tables) = EMBEDDED
+            .iter()
+            .find(|(n, _, _)| *n == self.as_str())
+            .ok_or_else(|| unknown_version(self.as_str()))?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(*tables), &mut text)
+            .map_err(|e| PackError::Decode(e.to_string()))?;
+        Ok(text)
+    }
     /// Every version for which a pack is embedded in this binary.
     pub fn available() -> Vec<Version> {
         EMBEDDED
