@@ -372,6 +372,7 @@ pub fn build_pack(source: &Path, icd: &Path, out: &Path, version: Option<&str>) 
         }
     }
     let mut rule_lines = String::new();
+    let mut infant_pdx_atom: BTreeMap<String, String> = BTreeMap::new();
     for r in &adrgs {
         let adrg = col(r, "adrg_code");
         let name = col(r, "adrg_name");
@@ -467,6 +468,14 @@ pub fn build_pack(source: &Path, icd: &Path, out: &Path, version: Option<&str>) 
             }
             e
         };
+        if extra.iter().any(|c| c == "age_days>=29") {
+            if let Some(a) = branches
+                .first()
+                .and_then(|b| b.iter().find(|c| c.starts_with("pdx:")))
+            {
+                infant_pdx_atom.insert(adrg.to_string(), a.clone());
+            }
+        }
         for mut b in branches {
             if kind == "surgical" && !b.iter().any(|c| c.contains("proc")) {
                 b.push("orproc".into());
@@ -481,7 +490,11 @@ pub fn build_pack(source: &Path, icd: &Path, out: &Path, version: Option<&str>) 
     if let Some(p) = &newborn_mdc {
         let s = mdc_set[p];
         writeln!(entry_lines, "{p}\tage_days<29 & pdx:{s}")?;
-        writeln!(entry_lines, "{p}\tage_days>=29 & age_days<365 & pdx:{s}")?;
+        // Infants: only the diagnoses of the infant ADRG ("源于新生儿…诊断的婴儿疾病").
+        if let Some((adrg, _)) = infant_pdx_atom.iter().next() {
+            let atom = &infant_pdx_atom[adrg];
+            writeln!(entry_lines, "{p}\tage_days>=29 & age_days<365 & {atom}")?;
+        }
     }
     if let Some(y) = &hiv_mdc {
         writeln!(entry_lines, "{y}\tdx:{}", mdc_set[y])?;

@@ -341,6 +341,16 @@ impl Model {
             }
         }
 
+        // Dagger-asterisk codes ("A01.002+G01*") are also found by their dagger part, which
+        // is what some hospital systems put on the settlement list.
+        for id in 0..dx.info.len() {
+            let code = dx.info[id].code.clone();
+            if let Some((dagger, _)) = code.split_once('+') {
+                if !dx.index.contains_key(dagger) && !dx.map.contains_key(dagger) {
+                    dx.map.insert(dagger.into(), id as u32);
+                }
+            }
+        }
         let parse = |text: &str, line: usize| -> Result<Expr, PackError> {
             parse_expr(text, line, &|s, l, p| set_of(s, l, p))
         };

@@ -228,7 +228,7 @@ pub(crate) fn render(m: &Model, s: &Step) -> String {
                 _ => dx(m, *to),
             };
             format!(
-                "{}: national clinical code {from} mapped to 医保版 {target}",
+                "{}: code {from} (clinical edition, 医保版 1.0 or dagger part) mapped to 医保版 {target}",
                 field_name(*field, *pos)
             )
         }
