@@ -252,10 +252,11 @@ fn make_stay(
             (share * base as f64).round() as i64
         }
     };
-    let admission = admission_date(year, row.is_respiratory(), rng);
+    // Benefits belong to the scheme year of discharge (the rules pay "after discharge").
+    let discharge = discharge_date(year, row.is_respiratory(), rng);
     let los =
         (3.5 + 3.0 * cell.weight) * (0.45 * rng.sample::<f64, _>(rand_distr::StandardNormal)).exp();
-    let discharge = admission + Days::new(los.round().clamp(1.0, 90.0) as u64);
+    let admission = discharge - Days::new(los.round().clamp(1.0, 90.0) as u64);
     let claim_delay_days = if rng.gen_bool(model.never_claimed) {
         None
     } else {
@@ -292,9 +293,9 @@ fn make_stay(
     }
 }
 
-/// Admission day within the scheme year; respiratory stays are 40% more frequent from December
+/// Discharge day within the scheme year; respiratory stays are 40% more frequent from December
 /// to February.
-fn admission_date(year: i32, respiratory: bool, rng: &mut ChaCha8Rng) -> NaiveDate {
+fn discharge_date(year: i32, respiratory: bool, rng: &mut ChaCha8Rng) -> NaiveDate {
     let jan1 = NaiveDate::from_ymd_opt(year, 1, 1).expect("date");
     let days = if NaiveDate::from_ymd_opt(year, 12, 31)
         .expect("date")
@@ -473,7 +474,7 @@ mod tests {
         for s in &p.stays {
             let m = &p.members[s.member];
             assert!(m.is_member_in(s.scheme_year));
-            assert_eq!(s.admission.year(), s.scheme_year);
+            assert_eq!(s.discharge.year(), s.scheme_year);
             assert!(s.discharge > s.admission);
             assert_eq!(s.total.0, s.reimbursement.0 + s.out_of_pocket.0);
             assert!(s.reimbursement.0 >= 0 && s.out_of_pocket.0 > 0);
@@ -490,7 +491,7 @@ mod tests {
             }
             if model.rows[model.cells[s.cell].row].is_respiratory() {
                 resp += 1;
-                if matches!(s.admission.month(), 12 | 1 | 2) {
+                if matches!(s.discharge.month(), 12 | 1 | 2) {
                     winter_resp += 1;
                 }
             }

@@ -1,0 +1,14 @@
+//! The actuarial engine of Shouwang: how much the fund will pay in a scheme year, exactly, and
+//! which subsidy table keeps it solvent.
+//!
+//! Subsidies are fixed amounts per DRG ("same disease, same subsidy"), so a member's yearly
+//! benefit is a compound sum of amounts on a lattice (the gcd of all amounts): it is computed
+//! exactly by Panjer's recursion with the yearly cap, and the town total by one FFT across risk
+//! classes. See `docs/actuarial.md` for the mathematics and the interpretation choices.
+
+pub mod aggregate;
+pub mod normal;
+pub mod panjer;
+
+pub use aggregate::{payout_distribution, AggregateError, ClassRisk, PayoutDistribution};
+pub use panjer::{Frequency, Severity};
