@@ -1,0 +1,40 @@
+//! The errors of the use-case layer. The web layer maps each variant to exactly one response
+//! (see `web::error`); messages meant for staff are in Chinese.
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Not found *or not in the actor's area*: the two are deliberately indistinguishable.
+    #[error("未找到")]
+    NotFound,
+    #[error("未登录或登录已过期")]
+    Unauthenticated,
+    #[error("您的角色无权执行此操作")]
+    Forbidden,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("用户名或密码错误")]
+    LoginFailed,
+    #[error("登录失败次数过多，请{minutes}分钟后再试")]
+    LoginLocked { minutes: i64 },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<store::StoreError> for AppError {
+    fn from(e: store::StoreError) -> Self {
+        match e {
+            store::StoreError::Conflict(what) => AppError::Conflict(format!("记录已存在：{what}")),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<crate::crypto::KeyError> for AppError {
+    fn from(e: crate::crypto::KeyError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

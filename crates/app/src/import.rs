@@ -1,0 +1,698 @@
+//! Roster import from .xlsx: the whole file is checked first and every bad row is reported, in
+//! Chinese, row by row; a file with any error changes nothing. A good file is written in one
+//! transaction. Rows already registered in the same household are recognised and skipped, so
+//! importing the same file twice adds nothing the second time.
+
+use crate::crypto::HashKind;
+use crate::{Actor, App, AppError, AppResult, RosterWriter};
+use calamine::{Data, DataType, Reader};
+use chrono::NaiveDate;
+use domain::{InsuranceType, PersonName, Phone, Relation, ResidentIdNumber, SpecialStatus};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Cursor;
+use std::sync::{Arc, Mutex};
+
+/// The template's columns, in order. Reading matches by header text, so a clerk may reorder
+/// columns; either the village code or the village name is enough.
+pub const COLUMNS: [&str; 11] = [
+    "村（社区）代码",
+    "村（社区）名称",
+    "户编号",
+    "姓名",
+    "身份证号",
+    "与户主关系",
+    "手机号",
+    "医保类型",
+    "特殊身份",
+    "身份认定日期",
+    "家庭住址",
+];
+
+const C_VCODE: usize = 0;
+const C_VNAME: usize = 1;
+const C_HNO: usize = 2;
+const C_NAME: usize = 3;
+const C_ID: usize = 4;
+const C_REL: usize = 5;
+const C_PHONE: usize = 6;
+const C_INS: usize = 7;
+const C_STATUS: usize = 8;
+const C_SINCE: usize = 9;
+const C_ADDR: usize = 10;
+
+/// Largest file accepted (bytes): a 100,000-member roster is about 5 MB.
+pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RowError {
+    /// Spreadsheet row number as the clerk sees it (header is row 1).
+    pub row: usize,
+    pub column: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportOutcome {
+    pub total_rows: usize,
+    pub added_households: usize,
+    pub added_members: usize,
+    pub unchanged_rows: usize,
+    pub errors: Vec<RowError>,
+}
+
+/// Live progress of running imports, shared with the progress page. Kept in memory because it
+/// changes many times a second and is worthless after the job ends; the job's outcome is stored.
+#[derive(Debug, Clone, Default)]
+pub struct ImportProgress {
+    inner: Arc<Mutex<HashMap<i64, Progress>>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: Phase,
+    pub done: usize,
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Phase {
+    #[default]
+    Reading,
+    Checking,
+    Writing,
+}
+
+impl Phase {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Phase::Reading => "正在读取文件",
+            Phase::Checking => "正在逐行检查",
+            Phase::Writing => "正在写入",
+        }
+    }
+}
+
+impl ImportProgress {
+    pub fn set(&self, job: i64, p: Progress) {
+        self.inner.lock().expect("progress lock").insert(job, p);
+    }
+    pub fn get(&self, job: i64) -> Option<Progress> {
+        self.inner.lock().expect("progress lock").get(&job).copied()
+    }
+    pub fn clear(&self, job: i64) {
+        self.inner.lock().expect("progress lock").remove(&job);
+    }
+}
+
+/// The blank roster template, with an instructions sheet.
+pub fn template_xlsx() -> AppResult<Vec<u8>> {
+    use rust_xlsxwriter::{DataValidation, Format, Workbook};
+    let build = || -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        let mut wb = Workbook::new();
+        let text = Format::new().set_num_format("@");
+        let head = Format::new().set_bold().set_background_color("#DCE6F1");
+        let ws = wb.add_worksheet().set_name("花名册")?;
+        for (i, h) in COLUMNS.iter().enumerate() {
+            let col = i as u16;
+            ws.write_string_with_format(0, col, *h, &head)?;
+            // Text format keeps 18-digit ID numbers and phones exact (Excel would round numbers).
+            ws.set_column_format(col, &text)?;
+            ws.set_column_width(col, if i == C_ID { 22 } else { 14 })?;
+        }
+        let rel: Vec<&str> = Relation::ALL.iter().map(|r| r.label_zh()).collect();
+        ws.add_data_validation(1, C_REL as u16, 200_000, C_REL as u16, &DataValidation::new().allow_list_strings(&rel)?)?;
+        let ins: Vec<&str> = InsuranceType::ALL.iter().map(|r| r.label_zh()).collect();
+        ws.add_data_validation(1, C_INS as u16, 200_000, C_INS as u16, &DataValidation::new().allow_list_strings(&ins)?)?;
+        let help = wb.add_worksheet().set_name("填写说明")?;
+        let lines = [
+            "一行一人；同一户的成员填写相同的“村（社区）代码”（或名称）和“户编号”。",
+            "每户必须有且只有一名“户主”。",
+            "身份证号：18位，末位可为X；系统会校验校验位和出生日期。",
+            "与户主关系：户主、配偶、子女、父母、孙子女、儿媳/女婿、兄弟姐妹、祖父母、其他。",
+            "医保类型：城乡居民医保、城镇职工医保、未参保。",
+            "手机号：11位手机号，可不填。",
+            "特殊身份：脱贫享受政策、防返贫监测、低保、特困，多个用“、”分隔，可不填；填写时须填身份认定日期（如2024-01-01）。",
+            "文件有任何错误时不会导入任何数据，请按错误报告修改后重新导入；重复导入同一文件不会重复登记。",
+            "示例：320982106201 | 新河村 | 0001 | 王建国 | 32098219650315123X | 户主 | 13812345678 | 城乡居民医保 | 防返贫监测 | 2024-01-01 | 新河村1组5号",
+        ];
+        for (i, l) in lines.iter().enumerate() {
+            help.write_string(i as u32, 0, *l)?;
+        }
+        help.set_column_width(0, 120)?;
+        wb.save_to_buffer()
+    };
+    build().map_err(|e| AppError::Internal(e.into()))
+}
+
+/// One spreadsheet row as text cells, with its row number.
+struct RawRow {
+    row: usize,
+    cells: [String; COLUMNS.len()],
+}
+
+fn cell_text(d: &Data) -> Result<String, &'static str> {
+    Ok(match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => {
+            // Excel stores numbers as doubles: beyond 15 digits they are no longer exact, which
+            // silently corrupts ID numbers typed as numbers. Refuse rather than guess.
+            if f.fract() != 0.0 || f.abs() >= 1e15 {
+                return Err("数字格式不精确，请将该列设为“文本”格式后重新填写");
+            }
+            format!("{}", *f as i64)
+        }
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(_) | Data::DateTimeIso(_) => match d.as_date() {
+            Some(date) => date.format("%Y-%m-%d").to_string(),
+            None => return Err("日期无效"),
+        },
+        Data::DurationIso(s) => s.clone(),
+        Data::Error(_) => return Err("单元格包含公式错误"),
+    })
+}
+
+fn read_rows(bytes: &[u8]) -> Result<Vec<RawRow>, Vec<RowError>> {
+    let whole = |message: &str| vec![RowError { row: 0, column: String::new(), message: message.to_string() }];
+    let mut wb = calamine::Xlsx::new(Cursor::new(bytes)).map_err(|_| whole("无法读取文件：请上传 .xlsx 格式的花名册（可先下载模板）"))?;
+    let range = match wb.worksheet_range_at(0) {
+        Some(Ok(r)) => r,
+        _ => return Err(whole("文件中没有工作表")),
+    };
+    let mut rows = range.rows();
+    let header = rows.next().ok_or_else(|| whole("文件是空的"))?;
+    let mut map = [usize::MAX; COLUMNS.len()];
+    for (i, cell) in header.iter().enumerate() {
+        let h = cell.to_string();
+        let h = h.trim();
+        if let Some(c) = COLUMNS.iter().position(|c| *c == h) {
+            map[c] = i;
+        }
+    }
+    let missing: Vec<&str> = [C_HNO, C_NAME, C_ID, C_REL, C_INS]
+        .into_iter()
+        .filter(|c| map[*c] == usize::MAX)
+        .map(|c| COLUMNS[c])
+        .collect();
+    if !missing.is_empty() || (map[C_VCODE] == usize::MAX && map[C_VNAME] == usize::MAX) {
+        let mut m = missing.join("、");
+        if map[C_VCODE] == usize::MAX && map[C_VNAME] == usize::MAX {
+            if !m.is_empty() {
+                m.push('、');
+            }
+            m.push_str("村（社区）代码或名称");
+        }
+        return Err(whole(&format!("表头缺少列：{m}。请使用模板（第一行为表头）")));
+    }
+    let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, r) in rows.enumerate() {
+        let row = start_row + i + 2;
+        let mut cells: [String; COLUMNS.len()] = Default::default();
+        for (c, &src) in map.iter().enumerate() {
+            if src == usize::MAX {
+                continue;
+            }
+            match r.get(src).map(cell_text).unwrap_or(Ok(String::new())) {
+                Ok(t) => cells[c] = t,
+                Err(msg) => errors.push(RowError { row, column: COLUMNS[c].to_string(), message: msg.to_string() }),
+            }
+        }
+        if cells.iter().all(String::is_empty) {
+            continue; // blank lines in the middle of a sheet are common and harmless
+        }
+        out.push(RawRow { row, cells });
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+}
+
+/// A checked row, ready to write.
+pub(crate) struct GoodRow {
+    pub(crate) village_code: String,
+    pub(crate) household_no: String,
+    pub(crate) address: Option<String>,
+    pub(crate) name: PersonName,
+    pub(crate) id: ResidentIdNumber,
+    pub(crate) id_hash: Vec<u8>,
+    pub(crate) relation: Relation,
+    pub(crate) phone: Option<Phone>,
+    pub(crate) insurance: InsuranceType,
+    pub(crate) statuses: Vec<(SpecialStatus, NaiveDate)>,
+}
+
+impl GoodRow {
+    /// Encrypts and hashes the identifiers; the one place a person becomes a stored member.
+    pub(crate) fn to_new_member(&self, keys: &crate::PiiKeys, household_id: i64) -> store::roster::NewMember {
+        store::roster::NewMember {
+            household_id,
+            village_code: self.village_code.clone(),
+            name: self.name.to_string(),
+            id_cipher: keys.encrypt(self.id.as_str()),
+            id_hash: self.id_hash.clone(),
+            id_masked: self.id.masked(),
+            birth_date: self.id.birth_date().format("%Y-%m-%d").to_string(),
+            sex: i64::from(self.id.sex().code()),
+            phone_cipher: self.phone.as_ref().map(|p| keys.encrypt(p.as_str())),
+            phone_hash: self.phone.as_ref().map(|p| keys.hash(HashKind::Phone, p.as_str())),
+            phone_masked: self.phone.as_ref().map(Phone::masked),
+            relation: self.relation.code().to_string(),
+            insurance: self.insurance.code().to_string(),
+            statuses: self
+                .statuses
+                .iter()
+                .map(|(s, d)| (s.code().to_string(), d.format("%Y-%m-%d").to_string()))
+                .collect(),
+        }
+    }
+}
+
+struct Plan {
+    new_rows: Vec<GoodRow>,
+    new_households: Vec<(String, String, Option<String>)>,
+    unchanged: usize,
+    total: usize,
+}
+
+/// What validation needs to know about the database, loaded once.
+struct Known {
+    /// Villages the actor may write to: code → name.
+    villages: HashMap<String, String>,
+    /// Village name → code (names unique within the scope; ambiguous names map to None).
+    village_by_name: HashMap<String, Option<String>>,
+    /// Registered ID hashes → their household key.
+    ids: HashMap<Vec<u8>, (String, String)>,
+    /// Existing households (village, number) in the scope.
+    households: std::collections::HashSet<(String, String)>,
+}
+
+fn validate(rows: Vec<RawRow>, known: &Known, keys: &crate::PiiKeys, mut tick: impl FnMut(usize)) -> Result<Plan, Vec<RowError>> {
+    let total = rows.len();
+    let mut errors = Vec::new();
+    let mut good: Vec<(usize, GoodRow)> = Vec::new();
+    let mut seen_ids: HashMap<String, usize> = HashMap::new();
+    let mut unchanged = 0usize;
+    for (i, raw) in rows.into_iter().enumerate() {
+        if i % 2000 == 0 {
+            tick(i);
+        }
+        let row = raw.row;
+        let c = &raw.cells;
+        let mut err = |col: usize, msg: String| errors.push(RowError { row, column: COLUMNS[col].to_string(), message: msg });
+        let village_code = if !c[C_VCODE].is_empty() {
+            if known.villages.contains_key(&c[C_VCODE]) {
+                Some(c[C_VCODE].clone())
+            } else {
+                err(C_VCODE, format!("村（社区）代码“{}”不存在或不在您的管辖范围内", c[C_VCODE]));
+                None
+            }
+        } else if !c[C_VNAME].is_empty() {
+            match known.village_by_name.get(&c[C_VNAME]) {
+                Some(Some(code)) => Some(code.clone()),
+                Some(None) => {
+                    err(C_VNAME, format!("村（社区）名称“{}”有重名，请填写村（社区）代码", c[C_VNAME]));
+                    None
+                }
+                None => {
+                    err(C_VNAME, format!("村（社区）“{}”不存在或不在您的管辖范围内", c[C_VNAME]));
+                    None
+                }
+            }
+        } else {
+            err(C_VCODE, "村（社区）代码和名称不能都为空".into());
+            None
+        };
+        if c[C_HNO].is_empty() {
+            err(C_HNO, "户编号不能为空".into());
+        } else if c[C_HNO].chars().count() > 30 {
+            err(C_HNO, "户编号过长（最多30个字符）".into());
+        }
+        let name = PersonName::parse(&c[C_NAME]).map_err(|e| err(C_NAME, e.to_string())).ok();
+        let id = if c[C_ID].is_empty() {
+            err(C_ID, "身份证号不能为空".into());
+            None
+        } else {
+            match ResidentIdNumber::parse(&c[C_ID]) {
+                Ok(id) => {
+                    if let Some(first) = seen_ids.get(id.as_str()) {
+                        err(C_ID, format!("身份证号与第{first}行重复"));
+                        None
+                    } else {
+                        seen_ids.insert(id.as_str().to_string(), row);
+                        Some(id)
+                    }
+                }
+                Err(e) => {
+                    err(C_ID, e.to_string());
+                    None
+                }
+            }
+        };
+        let relation = if c[C_REL].is_empty() {
+            err(C_REL, "与户主关系不能为空".into());
+            None
+        } else {
+            Relation::parse_zh(&c[C_REL]).or_else(|| {
+                err(C_REL, format!("无法识别的与户主关系“{}”", c[C_REL]));
+                None
+            })
+        };
+        let phone = if c[C_PHONE].is_empty() {
+            Some(None)
+        } else {
+            Phone::parse(&c[C_PHONE]).map(Some).map_err(|e| err(C_PHONE, e.to_string())).ok()
+        };
+        let insurance = if c[C_INS].is_empty() {
+            err(C_INS, "医保类型不能为空".into());
+            None
+        } else {
+            InsuranceType::parse_zh(&c[C_INS]).or_else(|| {
+                err(C_INS, format!("无法识别的医保类型“{}”（应为城乡居民医保、城镇职工医保或未参保）", c[C_INS]));
+                None
+            })
+        };
+        let mut statuses = Vec::new();
+        let mut status_ok = true;
+        if !c[C_STATUS].is_empty() {
+            let since = parse_date(&c[C_SINCE]);
+            if since.is_none() {
+                err(C_SINCE, "填写特殊身份时须填写有效的身份认定日期（如2024-01-01）".into());
+                status_ok = false;
+            }
+            for part in c[C_STATUS].split(['、', ',', '，', ';', '；']).map(str::trim).filter(|s| !s.is_empty()) {
+                match (SpecialStatus::parse_zh(part), since) {
+                    (Some(s), Some(d)) => statuses.push((s, d)),
+                    (Some(_), None) => {}
+                    (None, _) => {
+                        err(C_STATUS, format!("无法识别的特殊身份“{part}”"));
+                        status_ok = false;
+                    }
+                }
+            }
+        }
+        if let (Some(vc), Some(name), Some(id), Some(relation), Some(phone), Some(insurance), true, false) =
+            (village_code, name, id, relation, phone, insurance, status_ok, c[C_HNO].is_empty())
+        {
+            let id_hash = keys.hash(HashKind::IdNumber, id.as_str());
+            let household_no = c[C_HNO].clone();
+            match known.ids.get(&id_hash) {
+                Some((v, h)) if *v == vc && *h == household_no => {
+                    unchanged += 1;
+                    continue;
+                }
+                Some(_) => {
+                    errors.push(RowError {
+                        row,
+                        column: COLUMNS[C_ID].to_string(),
+                        message: "该身份证号已在其他家庭登记（一人只能属于一户）".into(),
+                    });
+                    continue;
+                }
+                None => {}
+            }
+            let address = Some(c[C_ADDR].clone()).filter(|a| !a.is_empty());
+            good.push((row, GoodRow { village_code: vc, household_no, address, name, id, id_hash, relation, phone, insurance, statuses }));
+        }
+    }
+    // Household rules: one head per household, counting what is already registered.
+    let mut by_household: BTreeMap<(String, String), Vec<(usize, bool)>> = BTreeMap::new();
+    for (row, g) in &good {
+        by_household
+            .entry((g.village_code.clone(), g.household_no.clone()))
+            .or_default()
+            .push((*row, g.relation == Relation::Head));
+    }
+    let mut new_households = Vec::new();
+    for (key, rows) in &by_household {
+        let exists = known.households.contains(key);
+        let heads: Vec<usize> = rows.iter().filter(|(_, h)| *h).map(|(r, _)| *r).collect();
+        if exists {
+            for r in heads {
+                errors.push(RowError { row: r, column: COLUMNS[C_REL].to_string(), message: format!("户编号“{}”已有户主，一户只能有一名户主", key.1) });
+            }
+        } else {
+            match heads.len() {
+                0 => errors.push(RowError {
+                    row: rows[0].0,
+                    column: COLUMNS[C_REL].to_string(),
+                    message: format!("户编号“{}”没有户主（每户须有一名户主）", key.1),
+                }),
+                1 => {}
+                _ => {
+                    for r in &heads[1..] {
+                        errors.push(RowError { row: *r, column: COLUMNS[C_REL].to_string(), message: format!("户编号“{}”有多名户主", key.1) });
+                    }
+                }
+            }
+            let address = good
+                .iter()
+                .find(|(_, g)| g.village_code == key.0 && g.household_no == key.1 && g.address.is_some())
+                .and_then(|(_, g)| g.address.clone());
+            new_households.push((key.0.clone(), key.1.clone(), address));
+        }
+    }
+    tick(total);
+    if !errors.is_empty() {
+        errors.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
+        return Err(errors);
+    }
+    Ok(Plan { new_rows: good.into_iter().map(|(_, g)| g).collect(), new_households, unchanged, total })
+}
+
+impl App {
+    async fn known_for_import(&self, writer: &RosterWriter) -> AppResult<Known> {
+        let mut conn = self.db.acquire().await?;
+        let villages: HashMap<String, String> = store::regions::villages(&mut conn, writer.scope())
+            .await?
+            .into_iter()
+            .map(|r| (r.code, r.name))
+            .collect();
+        let mut village_by_name: HashMap<String, Option<String>> = HashMap::new();
+        for (code, name) in &villages {
+            village_by_name
+                .entry(name.clone())
+                .and_modify(|v| *v = None)
+                .or_insert_with(|| Some(code.clone()));
+        }
+        let ids = store::roster::id_hash_index(&mut conn).await?;
+        let households = ids
+            .values()
+            .filter(|(v, _)| writer.scope().contains(v))
+            .cloned()
+            .collect();
+        Ok(Known { villages, village_by_name, ids, households })
+    }
+
+    /// Checks and, if the whole file is good, writes a roster file. Errors in the file come back
+    /// in the outcome (nothing written), not as `Err`.
+    pub async fn import_roster(
+        &self,
+        writer: &RosterWriter,
+        actor: &Actor,
+        filename: &str,
+        bytes: Vec<u8>,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> AppResult<ImportOutcome> {
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(AppError::Invalid(format!("文件过大（上限{}MB）", MAX_FILE_BYTES / 1024 / 1024)));
+        }
+        progress(Progress { phase: Phase::Reading, done: 0, total: 0 });
+        let rows = tokio::task::spawn_blocking(move || read_rows(&bytes))
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let rows = match rows {
+            Ok(r) => r,
+            Err(errors) => return Ok(ImportOutcome { errors, ..Default::default() }),
+        };
+        let total = rows.len();
+        if total == 0 {
+            return Ok(ImportOutcome {
+                errors: vec![RowError { row: 0, column: String::new(), message: "文件中没有数据行".into() }],
+                ..Default::default()
+            });
+        }
+        let known = self.known_for_import(writer).await?;
+        let keys = self.keys.clone();
+        let (tx_p, mut rx_p) = tokio::sync::mpsc::unbounded_channel();
+        let handle = tokio::task::spawn_blocking(move || {
+            validate(rows, &known, &keys, |done| {
+                let _ = tx_p.send(done);
+            })
+        });
+        while let Some(done) = rx_p.recv().await {
+            progress(Progress { phase: Phase::Checking, done, total });
+        }
+        let plan = match handle.await.map_err(|e| AppError::Internal(e.into()))? {
+            Ok(p) => p,
+            Err(errors) => return Ok(ImportOutcome { total_rows: total, errors, ..Default::default() }),
+        };
+        let keys = self.keys.clone();
+        let now = self.now_text();
+        let mut tx = self.db.begin().await?;
+        let household_ids = store::roster::insert_households(&mut tx, &plan.new_households, &now).await?;
+        let mut existing: HashMap<(String, String), i64> = HashMap::new();
+        let mut new_members = Vec::with_capacity(plan.new_rows.len());
+        for g in &plan.new_rows {
+            let key = (g.village_code.clone(), g.household_no.clone());
+            let household_id = match household_ids.get(&key).or_else(|| existing.get(&key)) {
+                Some(id) => *id,
+                None => {
+                    let h = store::roster::find_household(&mut tx, &key.0, &key.1)
+                        .await?
+                        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("household vanished during import")))?;
+                    existing.insert(key, h.id);
+                    h.id
+                }
+            };
+            new_members.push(g.to_new_member(&keys, household_id));
+        }
+        progress(Progress { phase: Phase::Writing, done: 0, total: new_members.len() });
+        for (i, chunk) in new_members.chunks(4000).enumerate() {
+            store::roster::insert_members(&mut tx, chunk, &now).await?;
+            progress(Progress { phase: Phase::Writing, done: (i * 4000 + chunk.len()).min(new_members.len()), total: new_members.len() });
+        }
+        let outcome = ImportOutcome {
+            total_rows: plan.total,
+            added_households: plan.new_households.len(),
+            added_members: new_members.len(),
+            unchanged_rows: plan.unchanged,
+            errors: Vec::new(),
+        };
+        let region = writer.scope().prefix().to_string();
+        self.audit(
+            &mut tx,
+            actor,
+            &region,
+            "roster.import",
+            filename,
+            &format!("新增{}户{}人，已登记未变{}行", outcome.added_households, outcome.added_members, outcome.unchanged_rows),
+        )
+        .await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+        Ok(outcome)
+    }
+
+    /// Starts an import in the background and returns its job number at once; the progress page
+    /// follows it. The job's outcome is stored when it ends.
+    pub async fn start_import(
+        &self,
+        writer: RosterWriter,
+        actor: Actor,
+        filename: String,
+        bytes: Vec<u8>,
+        progress: ImportProgress,
+    ) -> AppResult<i64> {
+        let user_id = actor.user_id.ok_or(AppError::Forbidden)?;
+        let region = writer.scope().prefix().to_string();
+        let mut conn = self.db.acquire().await?;
+        let job = store::imports::create(&mut conn, user_id, &region, &filename, &self.now_text()).await?;
+        drop(conn);
+        progress.set(job, Progress::default());
+        let app = self.clone();
+        tokio::spawn(async move {
+            let p = progress.clone();
+            let report = move |x: Progress| p.set(job, x);
+            let result = app.import_roster(&writer, &actor, &filename, bytes, &report).await;
+            let (status, outcome, message) = match result {
+                Ok(o) if o.errors.is_empty() => ("done", o, String::new()),
+                Ok(o) => ("rejected", o, "文件有错误，未导入任何数据".to_string()),
+                Err(AppError::Internal(e)) => {
+                    tracing::error!(job, "import failed: {e:#}");
+                    ("failed", ImportOutcome::default(), "导入失败（系统错误），未写入任何数据".to_string())
+                }
+                Err(e) => ("failed", ImportOutcome::default(), e.to_string()),
+            };
+            let errors_json = serde_json::to_string(&outcome.errors).unwrap_or_else(|_| "[]".into());
+            let finish = async {
+                let mut conn = app.db.acquire().await?;
+                store::imports::progress(&mut conn, job, status, outcome.total_rows as i64, outcome.total_rows as i64).await?;
+                store::imports::finish(
+                    &mut conn,
+                    job,
+                    &store::imports::Outcome {
+                        status,
+                        added_members: outcome.added_members as i64,
+                        unchanged_rows: outcome.unchanged_rows as i64,
+                        errors_json: &errors_json,
+                        message: &message,
+                    },
+                    &app.now_text(),
+                )
+                .await
+            };
+            if let Err(e) = finish.await {
+                tracing::error!(job, "could not record import outcome: {e}");
+            }
+            progress.clear(job);
+        });
+        Ok(job)
+    }
+
+    pub async fn import_job(&self, actor: &Actor, job: i64) -> AppResult<(store::imports::Job, Vec<RowError>)> {
+        let mut conn = self.db.acquire().await?;
+        let j = store::imports::get(&mut conn, &actor.scope(), job).await?.ok_or(AppError::NotFound)?;
+        let errors = serde_json::from_str(&j.errors_json).unwrap_or_default();
+        Ok((j, errors))
+    }
+}
+
+/// Writes a roster .xlsx from rows of cells in `COLUMNS` order (demo data, tests, benchmarks).
+pub fn roster_xlsx(rows: &[[String; COLUMNS.len()]]) -> AppResult<Vec<u8>> {
+    use rust_xlsxwriter::Workbook;
+    let build = || -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        for (i, h) in COLUMNS.iter().enumerate() {
+            ws.write_string(0, i as u16, *h)?;
+        }
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                if !v.is_empty() {
+                    ws.write_string(r as u32 + 1, c as u16, v)?;
+                }
+            }
+        }
+        wb.save_to_buffer()
+    };
+    build().map_err(|e| AppError::Internal(e.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_common_spellings() {
+        let d = NaiveDate::from_ymd_opt(2024, 1, 5).unwrap();
+        for s in ["2024-01-05", "2024/1/5", "20240105", "2024年1月5日", "2024.01.05"] {
+            assert_eq!(parse_date(s), Some(d), "{s}");
+        }
+        assert_eq!(parse_date("2024-13-01"), None);
+    }
+
+    #[test]
+    fn numbers_that_excel_cannot_hold_exactly_are_refused() {
+        assert!(cell_text(&Data::Float(320982196503151234.0)).is_err());
+        assert_eq!(cell_text(&Data::Float(13812345678.0)).unwrap(), "13812345678");
+    }
+
+    #[test]
+    fn template_has_the_header_row() {
+        let bytes = template_xlsx().unwrap();
+        let rows = read_rows(&bytes).unwrap();
+        assert!(rows.is_empty());
+    }
+}

@@ -1,0 +1,80 @@
+//! Shouwang's use cases. Web handlers and command-line jobs call these; this crate decides who
+//! may do what (see `access`), opens the transactions, encrypts personal data before it reaches
+//! the store, and writes the audit log.
+
+pub mod access;
+pub mod auth;
+pub mod crypto;
+pub mod demo;
+pub mod error;
+pub mod import;
+pub mod roster;
+
+pub use access::{Actor, AuditReader, RosterWriter};
+pub use crypto::PiiKeys;
+pub use error::{AppError, AppResult};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use store::Db;
+
+/// The programme's time zone: all dates (birthdays, deadlines, scheme years) are local dates here.
+pub const TZ: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+
+#[derive(Clone, Debug)]
+pub struct App {
+    pub db: Db,
+    pub keys: PiiKeys,
+}
+
+impl App {
+    pub fn new(db: Db, keys: PiiKeys) -> App {
+        App { db, keys }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    pub fn now_text(&self) -> String {
+        store::timestamp(self.now())
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.now().with_timezone(&TZ).date_naive()
+    }
+
+    /// Appends to the audit log inside the caller's transaction, so the record of a write and
+    /// the write itself commit together.
+    pub(crate) async fn audit(
+        &self,
+        conn: &mut store::Conn,
+        actor: &Actor,
+        region_code: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> AppResult<()> {
+        store::audit::append(
+            conn,
+            &store::audit::NewEntry {
+                at: &self.now_text(),
+                user_id: actor.user_id,
+                username: &actor.username,
+                region_code,
+                action,
+                subject,
+                detail,
+                ip: &actor.ip,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Local time for display, e.g. `2026-11-23 08:15`.
+pub fn display_time(stored: &str) -> String {
+    store::parse_timestamp(stored)
+        .map(|t| t.with_timezone(&TZ).format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| stored.to_string())
+}
