@@ -70,7 +70,9 @@ impl Actor {
             self.role,
             Role::SystemAdmin | Role::CountyAdmin | Role::TownAdmin | Role::VillageClerk
         )
-        .then(|| RosterWriter { scope: self.scope() })
+        .then(|| RosterWriter {
+            scope: self.scope(),
+        })
     }
 
     pub fn audit_reader(&self) -> Option<AuditReader> {
@@ -78,12 +80,17 @@ impl Actor {
             self.role,
             Role::SystemAdmin | Role::CountyAdmin | Role::TownAdmin | Role::Auditor
         )
-        .then(|| AuditReader { scope: self.scope() })
+        .then(|| AuditReader {
+            scope: self.scope(),
+        })
     }
 
     /// The region code audit entries about this actor's own actions are filed under.
     pub fn audit_region(&self) -> String {
-        self.region.as_ref().map(|r| r.to_string()).unwrap_or_default()
+        self.region
+            .as_ref()
+            .map(|r| r.to_string())
+            .unwrap_or_default()
     }
 }
 
@@ -105,19 +112,36 @@ mod tests {
     #[test]
     fn auditors_coders_and_reviewers_cannot_write_the_roster() {
         for role in [Role::Auditor, Role::Coder, Role::Reviewer] {
-            assert!(actor(role, Some("320982")).roster_writer().is_none(), "{role:?}");
+            assert!(
+                actor(role, Some("320982")).roster_writer().is_none(),
+                "{role:?}"
+            );
         }
-        for role in [Role::SystemAdmin, Role::CountyAdmin, Role::TownAdmin, Role::VillageClerk] {
-            assert!(actor(role, Some("320982")).roster_writer().is_some(), "{role:?}");
+        for role in [
+            Role::SystemAdmin,
+            Role::CountyAdmin,
+            Role::TownAdmin,
+            Role::VillageClerk,
+        ] {
+            assert!(
+                actor(role, Some("320982")).roster_writer().is_some(),
+                "{role:?}"
+            );
         }
     }
 
     #[test]
     fn only_admins_and_auditors_read_the_audit_log() {
-        assert!(actor(Role::VillageClerk, Some("320982106201")).audit_reader().is_none());
+        assert!(actor(Role::VillageClerk, Some("320982106201"))
+            .audit_reader()
+            .is_none());
         assert!(actor(Role::Coder, Some("320982")).audit_reader().is_none());
-        assert!(actor(Role::Auditor, Some("320982")).audit_reader().is_some());
-        assert!(actor(Role::TownAdmin, Some("320982106")).audit_reader().is_some());
+        assert!(actor(Role::Auditor, Some("320982"))
+            .audit_reader()
+            .is_some());
+        assert!(actor(Role::TownAdmin, Some("320982106"))
+            .audit_reader()
+            .is_some());
     }
 
     #[test]
@@ -125,7 +149,11 @@ mod tests {
         let town = actor(Role::TownAdmin, Some("320982106"));
         assert!(town.scope().contains("320982106201"));
         assert!(!town.scope().contains("320982107201"));
-        assert!(actor(Role::SystemAdmin, None).scope().contains("320982107201"));
-        assert!(!actor(Role::TownAdmin, None).scope().contains("320982107201"));
+        assert!(actor(Role::SystemAdmin, None)
+            .scope()
+            .contains("320982107201"));
+        assert!(!actor(Role::TownAdmin, None)
+            .scope()
+            .contains("320982107201"));
     }
 }

@@ -2,7 +2,9 @@
 //! throttling of repeated failures (slowed down first, then refused for a while).
 
 use crate::{Actor, App, AppError, AppResult};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use base64::Engine;
 use chrono::Duration;
@@ -28,7 +30,11 @@ pub fn hash_password(password: &str) -> AppResult<String> {
 
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -110,8 +116,15 @@ impl App {
         .await?;
         let system = Actor::system();
         let region_code = region.map(|r| r.to_string()).unwrap_or_default();
-        self.audit(&mut tx, &system, &region_code, "user.create", username, role.label_zh())
-            .await?;
+        self.audit(
+            &mut tx,
+            &system,
+            &region_code,
+            "user.create",
+            username,
+            role.label_zh(),
+        )
+        .await?;
         tx.commit().await.map_err(store::StoreError::from)?;
         Ok(id)
     }
@@ -120,14 +133,21 @@ impl App {
     /// waits a little longer; after `LOCK_AFTER` the account is refused until the window passes,
     /// even with the right password. Unknown users count the same as wrong passwords so the
     /// answer does not reveal which accounts exist.
-    pub async fn login(&self, username: &str, password: &str, ip: &str) -> AppResult<(Session, Actor)> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        ip: &str,
+    ) -> AppResult<(Session, Actor)> {
         let username = username.trim();
         let now = self.now();
         let since = store::timestamp(now - Duration::minutes(FAILURE_WINDOW_MINUTES));
         let mut conn = self.db.acquire().await?;
         let (failures, _) = store::users::login_failures_since(&mut conn, username, &since).await?;
         if failures >= LOCK_AFTER {
-            return Err(AppError::LoginLocked { minutes: FAILURE_WINDOW_MINUTES });
+            return Err(AppError::LoginLocked {
+                minutes: FAILURE_WINDOW_MINUTES,
+            });
         }
         if failures >= SLOWDOWN_AFTER {
             let secs = (failures - SLOWDOWN_AFTER + 1).min(5) as u64;
@@ -146,13 +166,23 @@ impl App {
         };
         let Some(user) = ok_user else {
             store::users::record_login_failure(&mut conn, username, ip, &self.now_text()).await?;
-            let system = Actor { ip: ip.to_string(), ..Actor::system() };
-            let region = user.as_ref().and_then(|u| u.region_code.clone()).unwrap_or_default();
-            self.audit(&mut conn, &system, &region, "login.failed", username, "").await?;
+            let system = Actor {
+                ip: ip.to_string(),
+                ..Actor::system()
+            };
+            let region = user
+                .as_ref()
+                .and_then(|u| u.region_code.clone())
+                .unwrap_or_default();
+            self.audit(&mut conn, &system, &region, "login.failed", username, "")
+                .await?;
             return Err(AppError::LoginFailed);
         };
         let actor = actor_from(user, ip)?;
-        let session = Session { token: random_token(), csrf_token: random_token() };
+        let session = Session {
+            token: random_token(),
+            csrf_token: random_token(),
+        };
         let mut tx = self.db.begin().await?;
         store::users::clear_login_failures(&mut tx, username).await?;
         store::users::insert_session(
@@ -165,7 +195,15 @@ impl App {
             &store::timestamp(now + Duration::minutes(SESSION_IDLE_MINUTES)),
         )
         .await?;
-        self.audit(&mut tx, &actor, &actor.audit_region(), "login", username, "").await?;
+        self.audit(
+            &mut tx,
+            &actor,
+            &actor.audit_region(),
+            "login",
+            username,
+            "",
+        )
+        .await?;
         tx.commit().await.map_err(store::StoreError::from)?;
         Ok((session, actor))
     }
@@ -180,17 +218,29 @@ impl App {
             .ok_or(AppError::Unauthenticated)?;
         // Extend at most once a minute, not on every request.
         let new_expiry = now + Duration::minutes(SESSION_IDLE_MINUTES);
-        if store::parse_timestamp(&row.expires_at).is_none_or(|e| new_expiry - e > Duration::minutes(1)) {
+        if store::parse_timestamp(&row.expires_at)
+            .is_none_or(|e| new_expiry - e > Duration::minutes(1))
+        {
             store::users::touch_session(&mut conn, &hash, &store::timestamp(new_expiry)).await?;
         }
-        Ok(SignedIn { actor: actor_from(&row.user, ip)?, csrf_token: row.csrf_token })
+        Ok(SignedIn {
+            actor: actor_from(&row.user, ip)?,
+            csrf_token: row.csrf_token,
+        })
     }
 
     pub async fn logout(&self, token: &str, actor: &Actor) -> AppResult<()> {
         let mut tx = self.db.begin().await?;
         store::users::delete_session(&mut tx, &token_hash(token)).await?;
-        self.audit(&mut tx, actor, &actor.audit_region(), "logout", &actor.username, "")
-            .await?;
+        self.audit(
+            &mut tx,
+            actor,
+            &actor.audit_region(),
+            "logout",
+            &actor.username,
+            "",
+        )
+        .await?;
         tx.commit().await.map_err(store::StoreError::from)?;
         Ok(())
     }

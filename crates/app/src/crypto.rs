@@ -30,7 +30,10 @@ pub enum KeyError {
     #[error("the master key must be {KEY_LEN} bytes, base64-encoded")]
     BadKey,
     #[error("cannot read or create the key file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("stored personal data could not be decrypted: wrong key or tampered record")]
     Decrypt,
 }
@@ -71,7 +74,10 @@ impl PiiKeys {
     /// embedded default must work with zero set-up, and losing this file means losing the
     /// personal data, so it is never overwritten.
     pub fn load_or_create(path: &Path) -> Result<PiiKeys, KeyError> {
-        let io = |source| KeyError::Io { path: path.display().to_string(), source };
+        let io = |source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read_to_string(path) {
             Ok(s) => Self::from_base64(&s),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -117,7 +123,8 @@ impl PiiKeys {
     }
 
     pub fn hash(&self, kind: HashKind, value: &str) -> Vec<u8> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key)
+            .expect("HMAC takes any key length");
         mac.update(match kind {
             HashKind::IdNumber => b"id\0",
             HashKind::Phone => b"ph\0",
@@ -157,9 +164,18 @@ mod tests {
     #[test]
     fn hashes_are_keyed_and_kind_separated() {
         let k = keys();
-        assert_eq!(k.hash(HashKind::IdNumber, "1"), k.hash(HashKind::IdNumber, "1"));
-        assert_ne!(k.hash(HashKind::IdNumber, "1"), k.hash(HashKind::Phone, "1"));
-        assert_ne!(k.hash(HashKind::IdNumber, "1"), keys().hash(HashKind::IdNumber, "1"));
+        assert_eq!(
+            k.hash(HashKind::IdNumber, "1"),
+            k.hash(HashKind::IdNumber, "1")
+        );
+        assert_ne!(
+            k.hash(HashKind::IdNumber, "1"),
+            k.hash(HashKind::Phone, "1")
+        );
+        assert_ne!(
+            k.hash(HashKind::IdNumber, "1"),
+            keys().hash(HashKind::IdNumber, "1")
+        );
     }
 
     #[test]

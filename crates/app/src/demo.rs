@@ -11,8 +11,26 @@ pub const COUNTY: (&str, &str) = ("370323", "沂源县");
 pub const TOWNS: [(&str, &str); 2] = [("370323104", "大张庄镇"), ("370323105", "中庄镇")];
 pub const VIRTUAL_VILLAGE: (&str, &str) = ("370323104999", "幸福社区");
 const VILLAGES: [&str; 20] = [
-    "东里村", "西河村", "南峪村", "北岭村", "王家庄村", "李家沟村", "张家坪村", "刘家峪村", "石桥村", "柳树沟村",
-    "杏山村", "桃园村", "青龙村", "大坪村", "小河村", "马家庄村", "赵家岭村", "孙家峪村", "黄土崖村", "泉头村",
+    "东里村",
+    "西河村",
+    "南峪村",
+    "北岭村",
+    "王家庄村",
+    "李家沟村",
+    "张家坪村",
+    "刘家峪村",
+    "石桥村",
+    "柳树沟村",
+    "杏山村",
+    "桃园村",
+    "青龙村",
+    "大坪村",
+    "小河村",
+    "马家庄村",
+    "赵家岭村",
+    "孙家峪村",
+    "黄土崖村",
+    "泉头村",
 ];
 /// The demo accounts' shared password. Demo only: printed at start-up.
 pub const DEMO_PASSWORD: &str = "shouwang2026";
@@ -52,25 +70,62 @@ impl App {
             seed,
             villages: villages
                 .iter()
-                .map(|(code, _, _)| sim::VillageSpec { code: code.clone(), members: per_village })
+                .map(|(code, _, _)| sim::VillageSpec {
+                    code: code.clone(),
+                    members: per_village,
+                })
                 .collect(),
         };
-        spec.villages.push(sim::VillageSpec { code: VIRTUAL_VILLAGE.0.into(), members: members * 3 / 100 });
+        spec.villages.push(sim::VillageSpec {
+            code: VIRTUAL_VILLAGE.0.into(),
+            members: members * 3 / 100,
+        });
         let households = tokio::task::spawn_blocking(move || sim::generate_population(&spec))
             .await
             .map_err(|e| crate::AppError::Internal(e.into()))?;
 
         let mut tx = self.db.begin().await?;
-        let region = |code, name, level, parent, is_virtual| NewRegion { code, name, level, parent_code: parent, is_virtual };
-        store::regions::insert(&mut tx, &region(COUNTY.0, COUNTY.1, "county", None, false), &now).await?;
+        let region = |code, name, level, parent, is_virtual| NewRegion {
+            code,
+            name,
+            level,
+            parent_code: parent,
+            is_virtual,
+        };
+        store::regions::insert(
+            &mut tx,
+            &region(COUNTY.0, COUNTY.1, "county", None, false),
+            &now,
+        )
+        .await?;
         for (code, name) in TOWNS {
-            store::regions::insert(&mut tx, &region(code, name, "town", Some(COUNTY.0), false), &now).await?;
+            store::regions::insert(
+                &mut tx,
+                &region(code, name, "town", Some(COUNTY.0), false),
+                &now,
+            )
+            .await?;
         }
         for (code, name, town) in &villages {
-            store::regions::insert(&mut tx, &region(code, name, "village", Some(town), false), &now).await?;
-        }
-        store::regions::insert(&mut tx, &region(VIRTUAL_VILLAGE.0, VIRTUAL_VILLAGE.1, "village", Some(TOWNS[0].0), true), &now)
+            store::regions::insert(
+                &mut tx,
+                &region(code, name, "village", Some(town), false),
+                &now,
+            )
             .await?;
+        }
+        store::regions::insert(
+            &mut tx,
+            &region(
+                VIRTUAL_VILLAGE.0,
+                VIRTUAL_VILLAGE.1,
+                "village",
+                Some(TOWNS[0].0),
+                true,
+            ),
+            &now,
+        )
+        .await?;
 
         let mut new_households = Vec::new();
         let mut rows = Vec::new();
@@ -85,7 +140,11 @@ impl App {
             for p in h.members {
                 let mut statuses = p.statuses;
                 // The county places poverty-monitored people in the virtual village.
-                if is_virtual && !statuses.iter().any(|(s, _)| *s == SpecialStatus::PovertyMonitored) {
+                if is_virtual
+                    && !statuses
+                        .iter()
+                        .any(|(s, _)| *s == SpecialStatus::PovertyMonitored)
+                {
                     statuses.push((SpecialStatus::PovertyMonitored, since));
                 }
                 rows.push(GoodRow {
@@ -105,32 +164,72 @@ impl App {
         let ids = store::roster::insert_households(&mut tx, &new_households, &now).await?;
         let members: Vec<_> = rows
             .iter()
-            .map(|g| g.to_new_member(&self.keys, ids[&(g.village_code.clone(), g.household_no.clone())]))
+            .map(|g| {
+                g.to_new_member(
+                    &self.keys,
+                    ids[&(g.village_code.clone(), g.household_no.clone())],
+                )
+            })
             .collect();
         store::roster::insert_members(&mut tx, &members, &now).await?;
-        self.audit(&mut tx, &Actor::system(), "", "demo.load", "demo", &format!("{}人", members.len()))
-            .await?;
+        self.audit(
+            &mut tx,
+            &Actor::system(),
+            "",
+            "demo.load",
+            "demo",
+            &format!("{}人", members.len()),
+        )
+        .await?;
         tx.commit().await.map_err(store::StoreError::from)?;
 
         let code = |c: &str| RegionCode::parse(c).expect("demo codes are valid");
         let first_village = &villages[0].0;
         let logins: Vec<(&str, &str, Role, Option<RegionCode>)> = vec![
             ("admin", "系统管理员", Role::SystemAdmin, None),
-            ("county", "县医保办", Role::CountyAdmin, Some(code(COUNTY.0))),
-            ("town", "大张庄镇管理员", Role::TownAdmin, Some(code(TOWNS[0].0))),
-            ("town2", "中庄镇管理员", Role::TownAdmin, Some(code(TOWNS[1].0))),
-            ("clerk", "东里村经办员", Role::VillageClerk, Some(code(first_village))),
+            (
+                "county",
+                "县医保办",
+                Role::CountyAdmin,
+                Some(code(COUNTY.0)),
+            ),
+            (
+                "town",
+                "大张庄镇管理员",
+                Role::TownAdmin,
+                Some(code(TOWNS[0].0)),
+            ),
+            (
+                "town2",
+                "中庄镇管理员",
+                Role::TownAdmin,
+                Some(code(TOWNS[1].0)),
+            ),
+            (
+                "clerk",
+                "东里村经办员",
+                Role::VillageClerk,
+                Some(code(first_village)),
+            ),
             ("coder", "平台编码员", Role::Coder, Some(code(COUNTY.0))),
-            ("reviewer", "平台审核员", Role::Reviewer, Some(code(COUNTY.0))),
+            (
+                "reviewer",
+                "平台审核员",
+                Role::Reviewer,
+                Some(code(COUNTY.0)),
+            ),
             ("auditor", "县审计员", Role::Auditor, Some(code(COUNTY.0))),
         ];
         let mut out = Vec::new();
         for (username, display, role, region) in logins {
-            self.create_user(username, display, DEMO_PASSWORD, role, region.as_ref()).await?;
+            self.create_user(username, display, DEMO_PASSWORD, role, region.as_ref())
+                .await?;
             out.push(DemoLogin {
                 username: username.into(),
                 role,
-                region: region.map(|r| r.to_string()).unwrap_or_else(|| "全部".into()),
+                region: region
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "全部".into()),
             });
         }
         Ok(Some(out))

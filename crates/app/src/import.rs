@@ -121,9 +121,21 @@ pub fn template_xlsx() -> AppResult<Vec<u8>> {
             ws.set_column_width(col, if i == C_ID { 22 } else { 14 })?;
         }
         let rel: Vec<&str> = Relation::ALL.iter().map(|r| r.label_zh()).collect();
-        ws.add_data_validation(1, C_REL as u16, 200_000, C_REL as u16, &DataValidation::new().allow_list_strings(&rel)?)?;
+        ws.add_data_validation(
+            1,
+            C_REL as u16,
+            200_000,
+            C_REL as u16,
+            &DataValidation::new().allow_list_strings(&rel)?,
+        )?;
         let ins: Vec<&str> = InsuranceType::ALL.iter().map(|r| r.label_zh()).collect();
-        ws.add_data_validation(1, C_INS as u16, 200_000, C_INS as u16, &DataValidation::new().allow_list_strings(&ins)?)?;
+        ws.add_data_validation(
+            1,
+            C_INS as u16,
+            200_000,
+            C_INS as u16,
+            &DataValidation::new().allow_list_strings(&ins)?,
+        )?;
         let help = wb.add_worksheet().set_name("填写说明")?;
         let lines = [
             "一行一人；同一户的成员填写相同的“村（社区）代码”（或名称）和“户编号”。",
@@ -175,8 +187,15 @@ fn cell_text(d: &Data) -> Result<String, &'static str> {
 }
 
 fn read_rows(bytes: &[u8]) -> Result<Vec<RawRow>, Vec<RowError>> {
-    let whole = |message: &str| vec![RowError { row: 0, column: String::new(), message: message.to_string() }];
-    let mut wb = calamine::Xlsx::new(Cursor::new(bytes)).map_err(|_| whole("无法读取文件：请上传 .xlsx 格式的花名册（可先下载模板）"))?;
+    let whole = |message: &str| {
+        vec![RowError {
+            row: 0,
+            column: String::new(),
+            message: message.to_string(),
+        }]
+    };
+    let mut wb = calamine::Xlsx::new(Cursor::new(bytes))
+        .map_err(|_| whole("无法读取文件：请上传 .xlsx 格式的花名册（可先下载模板）"))?;
     let range = match wb.worksheet_range_at(0) {
         Some(Ok(r)) => r,
         _ => return Err(whole("文件中没有工作表")),
@@ -204,7 +223,9 @@ fn read_rows(bytes: &[u8]) -> Result<Vec<RawRow>, Vec<RowError>> {
             }
             m.push_str("村（社区）代码或名称");
         }
-        return Err(whole(&format!("表头缺少列：{m}。请使用模板（第一行为表头）")));
+        return Err(whole(&format!(
+            "表头缺少列：{m}。请使用模板（第一行为表头）"
+        )));
     }
     let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
     let mut out = Vec::new();
@@ -218,7 +239,11 @@ fn read_rows(bytes: &[u8]) -> Result<Vec<RawRow>, Vec<RowError>> {
             }
             match r.get(src).map(cell_text).unwrap_or(Ok(String::new())) {
                 Ok(t) => cells[c] = t,
-                Err(msg) => errors.push(RowError { row, column: COLUMNS[c].to_string(), message: msg.to_string() }),
+                Err(msg) => errors.push(RowError {
+                    row,
+                    column: COLUMNS[c].to_string(),
+                    message: msg.to_string(),
+                }),
             }
         }
         if cells.iter().all(String::is_empty) {
@@ -256,7 +281,11 @@ pub(crate) struct GoodRow {
 
 impl GoodRow {
     /// Encrypts and hashes the identifiers; the one place a person becomes a stored member.
-    pub(crate) fn to_new_member(&self, keys: &crate::PiiKeys, household_id: i64) -> store::roster::NewMember {
+    pub(crate) fn to_new_member(
+        &self,
+        keys: &crate::PiiKeys,
+        household_id: i64,
+    ) -> store::roster::NewMember {
         store::roster::NewMember {
             household_id,
             village_code: self.village_code.clone(),
@@ -267,7 +296,10 @@ impl GoodRow {
             birth_date: self.id.birth_date().format("%Y-%m-%d").to_string(),
             sex: i64::from(self.id.sex().code()),
             phone_cipher: self.phone.as_ref().map(|p| keys.encrypt(p.as_str())),
-            phone_hash: self.phone.as_ref().map(|p| keys.hash(HashKind::Phone, p.as_str())),
+            phone_hash: self
+                .phone
+                .as_ref()
+                .map(|p| keys.hash(HashKind::Phone, p.as_str())),
             phone_masked: self.phone.as_ref().map(Phone::masked),
             relation: self.relation.code().to_string(),
             insurance: self.insurance.code().to_string(),
@@ -299,7 +331,12 @@ struct Known {
     households: std::collections::HashSet<(String, String)>,
 }
 
-fn validate(rows: Vec<RawRow>, known: &Known, keys: &crate::PiiKeys, mut tick: impl FnMut(usize)) -> Result<Plan, Vec<RowError>> {
+fn validate(
+    rows: Vec<RawRow>,
+    known: &Known,
+    keys: &crate::PiiKeys,
+    mut tick: impl FnMut(usize),
+) -> Result<Plan, Vec<RowError>> {
     let total = rows.len();
     let mut errors = Vec::new();
     let mut good: Vec<(usize, GoodRow)> = Vec::new();
@@ -311,23 +348,38 @@ fn validate(rows: Vec<RawRow>, known: &Known, keys: &crate::PiiKeys, mut tick: i
         }
         let row = raw.row;
         let c = &raw.cells;
-        let mut err = |col: usize, msg: String| errors.push(RowError { row, column: COLUMNS[col].to_string(), message: msg });
+        let mut err = |col: usize, msg: String| {
+            errors.push(RowError {
+                row,
+                column: COLUMNS[col].to_string(),
+                message: msg,
+            })
+        };
         let village_code = if !c[C_VCODE].is_empty() {
             if known.villages.contains_key(&c[C_VCODE]) {
                 Some(c[C_VCODE].clone())
             } else {
-                err(C_VCODE, format!("村（社区）代码“{}”不存在或不在您的管辖范围内", c[C_VCODE]));
+                err(
+                    C_VCODE,
+                    format!("村（社区）代码“{}”不存在或不在您的管辖范围内", c[C_VCODE]),
+                );
                 None
             }
         } else if !c[C_VNAME].is_empty() {
             match known.village_by_name.get(&c[C_VNAME]) {
                 Some(Some(code)) => Some(code.clone()),
                 Some(None) => {
-                    err(C_VNAME, format!("村（社区）名称“{}”有重名，请填写村（社区）代码", c[C_VNAME]));
+                    err(
+                        C_VNAME,
+                        format!("村（社区）名称“{}”有重名，请填写村（社区）代码", c[C_VNAME]),
+                    );
                     None
                 }
                 None => {
-                    err(C_VNAME, format!("村（社区）“{}”不存在或不在您的管辖范围内", c[C_VNAME]));
+                    err(
+                        C_VNAME,
+                        format!("村（社区）“{}”不存在或不在您的管辖范围内", c[C_VNAME]),
+                    );
                     None
                 }
             }
@@ -340,7 +392,9 @@ fn validate(rows: Vec<RawRow>, known: &Known, keys: &crate::PiiKeys, mut tick: i
         } else if c[C_HNO].chars().count() > 30 {
             err(C_HNO, "户编号过长（最多30个字符）".into());
         }
-        let name = PersonName::parse(&c[C_NAME]).map_err(|e| err(C_NAME, e.to_string())).ok();
+        let name = PersonName::parse(&c[C_NAME])
+            .map_err(|e| err(C_NAME, e.to_string()))
+            .ok();
         let id = if c[C_ID].is_empty() {
             err(C_ID, "身份证号不能为空".into());
             None
@@ -373,14 +427,23 @@ fn validate(rows: Vec<RawRow>, known: &Known, keys: &crate::PiiKeys, mut tick: i
         let phone = if c[C_PHONE].is_empty() {
             Some(None)
         } else {
-            Phone::parse(&c[C_PHONE]).map(Some).map_err(|e| err(C_PHONE, e.to_string())).ok()
+            Phone::parse(&c[C_PHONE])
+                .map(Some)
+                .map_err(|e| err(C_PHONE, e.to_string()))
+                .ok()
         };
         let insurance = if c[C_INS].is_empty() {
             err(C_INS, "医保类型不能为空".into());
             None
         } else {
             InsuranceType::parse_zh(&c[C_INS]).or_else(|| {
-                err(C_INS, format!("无法识别的医保类型“{}”（应为城乡居民医保、城镇职工医保或未参保）", c[C_INS]));
+                err(
+                    C_INS,
+                    format!(
+                        "无法识别的医保类型“{}”（应为城乡居民医保、城镇职工医保或未参保）",
+                        c[C_INS]
+                    ),
+                );
                 None
             })
         };
@@ -389,10 +452,17 @@ fn validate(rows: Vec<RawRow>, known: &Known, keys: &crate::PiiKeys, mut tick: i
         if !c[C_STATUS].is_empty() {
             let since = parse_date(&c[C_SINCE]);
             if since.is_none() {
-                err(C_SINCE, "填写特殊身份时须填写有效的身份认定日期（如2024-01-01）".into());
+                err(
+                    C_SINCE,
+                    "填写特殊身份时须填写有效的身份认定日期（如2024-01-01）".into(),
+                );
                 status_ok = false;
             }
-            for part in c[C_STATUS].split(['、', ',', '，', ';', '；']).map(str::trim).filter(|s| !s.is_empty()) {
+            for part in c[C_STATUS]
+                .split(['、', ',', '，', ';', '；'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
                 match (SpecialStatus::parse_zh(part), since) {
                     (Some(s), Some(d)) => statuses.push((s, d)),
                     (Some(_), None) => {}
@@ -403,9 +473,25 @@ fn validate(rows: Vec<RawRow>, known: &Known, keys: &crate::PiiKeys, mut tick: i
                 }
             }
         }
-        if let (Some(vc), Some(name), Some(id), Some(relation), Some(phone), Some(insurance), true, false) =
-            (village_code, name, id, relation, phone, insurance, status_ok, c[C_HNO].is_empty())
-        {
+        if let (
+            Some(vc),
+            Some(name),
+            Some(id),
+            Some(relation),
+            Some(phone),
+            Some(insurance),
+            true,
+            false,
+        ) = (
+            village_code,
+            name,
+            id,
+            relation,
+            phone,
+            insurance,
+            status_ok,
+            c[C_HNO].is_empty(),
+        ) {
             let id_hash = keys.hash(HashKind::IdNumber, id.as_str());
             let household_no = c[C_HNO].clone();
             match known.ids.get(&id_hash) {
@@ -424,7 +510,21 @@ fn validate(rows: Vec<RawRow>, known: &Known, keys: &crate::PiiKeys, mut tick: i
                 None => {}
             }
             let address = Some(c[C_ADDR].clone()).filter(|a| !a.is_empty());
-            good.push((row, GoodRow { village_code: vc, household_no, address, name, id, id_hash, relation, phone, insurance, statuses }));
+            good.push((
+                row,
+                GoodRow {
+                    village_code: vc,
+                    household_no,
+                    address,
+                    name,
+                    id,
+                    id_hash,
+                    relation,
+                    phone,
+                    insurance,
+                    statuses,
+                },
+            ));
         }
     }
     // Household rules: one head per household, counting what is already registered.
@@ -441,7 +541,11 @@ fn validate(rows: Vec<RawRow>, known: &Known, keys: &crate::PiiKeys, mut tick: i
         let heads: Vec<usize> = rows.iter().filter(|(_, h)| *h).map(|(r, _)| *r).collect();
         if exists {
             for r in heads {
-                errors.push(RowError { row: r, column: COLUMNS[C_REL].to_string(), message: format!("户编号“{}”已有户主，一户只能有一名户主", key.1) });
+                errors.push(RowError {
+                    row: r,
+                    column: COLUMNS[C_REL].to_string(),
+                    message: format!("户编号“{}”已有户主，一户只能有一名户主", key.1),
+                });
             }
         } else {
             match heads.len() {
@@ -453,13 +557,19 @@ fn validate(rows: Vec<RawRow>, known: &Known, keys: &crate::PiiKeys, mut tick: i
                 1 => {}
                 _ => {
                     for r in &heads[1..] {
-                        errors.push(RowError { row: *r, column: COLUMNS[C_REL].to_string(), message: format!("户编号“{}”有多名户主", key.1) });
+                        errors.push(RowError {
+                            row: *r,
+                            column: COLUMNS[C_REL].to_string(),
+                            message: format!("户编号“{}”有多名户主", key.1),
+                        });
                     }
                 }
             }
             let address = good
                 .iter()
-                .find(|(_, g)| g.village_code == key.0 && g.household_no == key.1 && g.address.is_some())
+                .find(|(_, g)| {
+                    g.village_code == key.0 && g.household_no == key.1 && g.address.is_some()
+                })
                 .and_then(|(_, g)| g.address.clone());
             new_households.push((key.0.clone(), key.1.clone(), address));
         }
@@ -469,7 +579,12 @@ fn validate(rows: Vec<RawRow>, known: &Known, keys: &crate::PiiKeys, mut tick: i
         errors.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
         return Err(errors);
     }
-    Ok(Plan { new_rows: good.into_iter().map(|(_, g)| g).collect(), new_households, unchanged, total })
+    Ok(Plan {
+        new_rows: good.into_iter().map(|(_, g)| g).collect(),
+        new_households,
+        unchanged,
+        total,
+    })
 }
 
 impl App {
@@ -493,7 +608,12 @@ impl App {
             .filter(|(v, _)| writer.scope().contains(v))
             .cloned()
             .collect();
-        Ok(Known { villages, village_by_name, ids, households })
+        Ok(Known {
+            villages,
+            village_by_name,
+            ids,
+            households,
+        })
     }
 
     /// Checks and, if the whole file is good, writes a roster file. Errors in the file come back
@@ -507,20 +627,36 @@ impl App {
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> AppResult<ImportOutcome> {
         if bytes.len() > MAX_FILE_BYTES {
-            return Err(AppError::Invalid(format!("文件过大（上限{}MB）", MAX_FILE_BYTES / 1024 / 1024)));
+            return Err(AppError::Invalid(format!(
+                "文件过大（上限{}MB）",
+                MAX_FILE_BYTES / 1024 / 1024
+            )));
         }
-        progress(Progress { phase: Phase::Reading, done: 0, total: 0 });
+        progress(Progress {
+            phase: Phase::Reading,
+            done: 0,
+            total: 0,
+        });
         let rows = tokio::task::spawn_blocking(move || read_rows(&bytes))
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
         let rows = match rows {
             Ok(r) => r,
-            Err(errors) => return Ok(ImportOutcome { errors, ..Default::default() }),
+            Err(errors) => {
+                return Ok(ImportOutcome {
+                    errors,
+                    ..Default::default()
+                })
+            }
         };
         let total = rows.len();
         if total == 0 {
             return Ok(ImportOutcome {
-                errors: vec![RowError { row: 0, column: String::new(), message: "文件中没有数据行".into() }],
+                errors: vec![RowError {
+                    row: 0,
+                    column: String::new(),
+                    message: "文件中没有数据行".into(),
+                }],
                 ..Default::default()
             });
         }
@@ -533,16 +669,27 @@ impl App {
             })
         });
         while let Some(done) = rx_p.recv().await {
-            progress(Progress { phase: Phase::Checking, done, total });
+            progress(Progress {
+                phase: Phase::Checking,
+                done,
+                total,
+            });
         }
         let plan = match handle.await.map_err(|e| AppError::Internal(e.into()))? {
             Ok(p) => p,
-            Err(errors) => return Ok(ImportOutcome { total_rows: total, errors, ..Default::default() }),
+            Err(errors) => {
+                return Ok(ImportOutcome {
+                    total_rows: total,
+                    errors,
+                    ..Default::default()
+                })
+            }
         };
         let keys = self.keys.clone();
         let now = self.now_text();
         let mut tx = self.db.begin().await?;
-        let household_ids = store::roster::insert_households(&mut tx, &plan.new_households, &now).await?;
+        let household_ids =
+            store::roster::insert_households(&mut tx, &plan.new_households, &now).await?;
         let mut existing: HashMap<(String, String), i64> = HashMap::new();
         let mut new_members = Vec::with_capacity(plan.new_rows.len());
         for g in &plan.new_rows {
@@ -552,17 +699,27 @@ impl App {
                 None => {
                     let h = store::roster::find_household(&mut tx, &key.0, &key.1)
                         .await?
-                        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("household vanished during import")))?;
+                        .ok_or_else(|| {
+                            AppError::Internal(anyhow::anyhow!("household vanished during import"))
+                        })?;
                     existing.insert(key, h.id);
                     h.id
                 }
             };
             new_members.push(g.to_new_member(&keys, household_id));
         }
-        progress(Progress { phase: Phase::Writing, done: 0, total: new_members.len() });
+        progress(Progress {
+            phase: Phase::Writing,
+            done: 0,
+            total: new_members.len(),
+        });
         for (i, chunk) in new_members.chunks(4000).enumerate() {
             store::roster::insert_members(&mut tx, chunk, &now).await?;
-            progress(Progress { phase: Phase::Writing, done: (i * 4000 + chunk.len()).min(new_members.len()), total: new_members.len() });
+            progress(Progress {
+                phase: Phase::Writing,
+                done: (i * 4000 + chunk.len()).min(new_members.len()),
+                total: new_members.len(),
+            });
         }
         let outcome = ImportOutcome {
             total_rows: plan.total,
@@ -578,7 +735,10 @@ impl App {
             &region,
             "roster.import",
             filename,
-            &format!("新增{}户{}人，已登记未变{}行", outcome.added_households, outcome.added_members, outcome.unchanged_rows),
+            &format!(
+                "新增{}户{}人，已登记未变{}行",
+                outcome.added_households, outcome.added_members, outcome.unchanged_rows
+            ),
         )
         .await?;
         tx.commit().await.map_err(store::StoreError::from)?;
@@ -598,27 +758,42 @@ impl App {
         let user_id = actor.user_id.ok_or(AppError::Forbidden)?;
         let region = writer.scope().prefix().to_string();
         let mut conn = self.db.acquire().await?;
-        let job = store::imports::create(&mut conn, user_id, &region, &filename, &self.now_text()).await?;
+        let job = store::imports::create(&mut conn, user_id, &region, &filename, &self.now_text())
+            .await?;
         drop(conn);
         progress.set(job, Progress::default());
         let app = self.clone();
         tokio::spawn(async move {
             let p = progress.clone();
             let report = move |x: Progress| p.set(job, x);
-            let result = app.import_roster(&writer, &actor, &filename, bytes, &report).await;
+            let result = app
+                .import_roster(&writer, &actor, &filename, bytes, &report)
+                .await;
             let (status, outcome, message) = match result {
                 Ok(o) if o.errors.is_empty() => ("done", o, String::new()),
                 Ok(o) => ("rejected", o, "文件有错误，未导入任何数据".to_string()),
                 Err(AppError::Internal(e)) => {
                     tracing::error!(job, "import failed: {e:#}");
-                    ("failed", ImportOutcome::default(), "导入失败（系统错误），未写入任何数据".to_string())
+                    (
+                        "failed",
+                        ImportOutcome::default(),
+                        "导入失败（系统错误），未写入任何数据".to_string(),
+                    )
                 }
                 Err(e) => ("failed", ImportOutcome::default(), e.to_string()),
             };
-            let errors_json = serde_json::to_string(&outcome.errors).unwrap_or_else(|_| "[]".into());
+            let errors_json =
+                serde_json::to_string(&outcome.errors).unwrap_or_else(|_| "[]".into());
             let finish = async {
                 let mut conn = app.db.acquire().await?;
-                store::imports::progress(&mut conn, job, status, outcome.total_rows as i64, outcome.total_rows as i64).await?;
+                store::imports::progress(
+                    &mut conn,
+                    job,
+                    status,
+                    outcome.total_rows as i64,
+                    outcome.total_rows as i64,
+                )
+                .await?;
                 store::imports::finish(
                     &mut conn,
                     job,
@@ -641,9 +816,15 @@ impl App {
         Ok(job)
     }
 
-    pub async fn import_job(&self, actor: &Actor, job: i64) -> AppResult<(store::imports::Job, Vec<RowError>)> {
+    pub async fn import_job(
+        &self,
+        actor: &Actor,
+        job: i64,
+    ) -> AppResult<(store::imports::Job, Vec<RowError>)> {
         let mut conn = self.db.acquire().await?;
-        let j = store::imports::get(&mut conn, &actor.scope(), job).await?.ok_or(AppError::NotFound)?;
+        let j = store::imports::get(&mut conn, &actor.scope(), job)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let errors = serde_json::from_str(&j.errors_json).unwrap_or_default();
         Ok((j, errors))
     }
@@ -677,7 +858,13 @@ mod tests {
     #[test]
     fn dates_in_common_spellings() {
         let d = NaiveDate::from_ymd_opt(2024, 1, 5).unwrap();
-        for s in ["2024-01-05", "2024/1/5", "20240105", "2024年1月5日", "2024.01.05"] {
+        for s in [
+            "2024-01-05",
+            "2024/1/5",
+            "20240105",
+            "2024年1月5日",
+            "2024.01.05",
+        ] {
             assert_eq!(parse_date(s), Some(d), "{s}");
         }
         assert_eq!(parse_date("2024-13-01"), None);
@@ -686,7 +873,10 @@ mod tests {
     #[test]
     fn numbers_that_excel_cannot_hold_exactly_are_refused() {
         assert!(cell_text(&Data::Float(320982196503151234.0)).is_err());
-        assert_eq!(cell_text(&Data::Float(13812345678.0)).unwrap(), "13812345678");
+        assert_eq!(
+            cell_text(&Data::Float(13812345678.0)).unwrap(),
+            "13812345678"
+        );
     }
 
     #[test]

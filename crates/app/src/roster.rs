@@ -87,13 +87,22 @@ impl App {
             sex: if m.sex == 1 { "男" } else { "女" },
             age: birth.and_then(|b| self.today().years_since(b)).unwrap_or(0),
             birth_date: m.birth_date.clone(),
-            relation: Relation::from_code(&m.relation).map(Relation::label_zh).unwrap_or("其他"),
-            insurance: InsuranceType::from_code(&m.insurance).map(InsuranceType::label_zh).unwrap_or("未知"),
+            relation: Relation::from_code(&m.relation)
+                .map(Relation::label_zh)
+                .unwrap_or("其他"),
+            insurance: InsuranceType::from_code(&m.insurance)
+                .map(InsuranceType::label_zh)
+                .unwrap_or("未知"),
             phone_masked: m.phone_masked.clone().unwrap_or_default(),
         }
     }
 
-    async fn breadcrumbs(&self, conn: &mut store::Conn, actor: &Actor, code: &str) -> AppResult<Vec<Region>> {
+    async fn breadcrumbs(
+        &self,
+        conn: &mut store::Conn,
+        actor: &Actor,
+        code: &str,
+    ) -> AppResult<Vec<Region>> {
         let scope = actor.scope();
         let mut out = Vec::new();
         let mut len = code.len();
@@ -114,24 +123,35 @@ impl App {
         }
         let mut conn = self.db.acquire().await?;
         let roots = store::regions::roots(&mut conn, &actor.scope()).await?;
-        roots.first().map(|r| r.code.clone()).ok_or(AppError::NotFound)
+        roots
+            .first()
+            .map(|r| r.code.clone())
+            .ok_or(AppError::NotFound)
     }
 
     pub async fn region_view(&self, actor: &Actor, code: &str, page: i64) -> AppResult<RegionView> {
         let scope = actor.scope();
         let mut conn = self.db.acquire().await?;
-        let region = store::regions::get(&mut conn, &scope, code).await?.ok_or(AppError::NotFound)?;
+        let region = store::regions::get(&mut conn, &scope, code)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let breadcrumbs = self.breadcrumbs(&mut conn, actor, code).await?;
-        let counts = store::roster::counts_by_village(&mut conn, &store::Scope::region(
-            &domain::RegionCode::parse(code).map_err(|_| AppError::NotFound)?,
-        ))
+        let counts = store::roster::counts_by_village(
+            &mut conn,
+            &store::Scope::region(
+                &domain::RegionCode::parse(code).map_err(|_| AppError::NotFound)?,
+            ),
+        )
         .await?;
         let roll_up = |prefix: &str| {
-            counts.iter().filter(|(v, _)| v.starts_with(prefix)).fold(Counts::default(), |mut a, (_, c)| {
-                a.households += c.households;
-                a.members += c.members;
-                a
-            })
+            counts.iter().filter(|(v, _)| v.starts_with(prefix)).fold(
+                Counts::default(),
+                |mut a, (_, c)| {
+                    a.households += c.households;
+                    a.members += c.members;
+                    a
+                },
+            )
         };
         let totals = roll_up(code);
         let children = store::regions::children(&mut conn, &scope, code)
@@ -143,7 +163,8 @@ impl App {
             })
             .collect();
         let (households, page, pages) = if region.level == "village" {
-            let pages = ((totals.households + HOUSEHOLDS_PER_PAGE - 1) / HOUSEHOLDS_PER_PAGE).max(1);
+            let pages =
+                ((totals.households + HOUSEHOLDS_PER_PAGE - 1) / HOUSEHOLDS_PER_PAGE).max(1);
             let page = page.clamp(1, pages);
             let list = store::roster::village_households(
                 &mut conn,
@@ -157,13 +178,23 @@ impl App {
         } else {
             (Vec::new(), 1, 1)
         };
-        Ok(RegionView { region, breadcrumbs, children, totals, households, page, pages })
+        Ok(RegionView {
+            region,
+            breadcrumbs,
+            children,
+            totals,
+            households,
+            page,
+            pages,
+        })
     }
 
     pub async fn household_view(&self, actor: &Actor, id: i64) -> AppResult<HouseholdView> {
         let scope = actor.scope();
         let mut conn = self.db.acquire().await?;
-        let household = store::roster::get_household(&mut conn, &scope, id).await?.ok_or(AppError::NotFound)?;
+        let household = store::roster::get_household(&mut conn, &scope, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let village = store::regions::get(&mut conn, &scope, &household.village_code)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -173,47 +204,82 @@ impl App {
             .iter()
             .map(|m| self.member_row(m))
             .collect();
-        Ok(HouseholdView { household, village, breadcrumbs, members })
+        Ok(HouseholdView {
+            household,
+            village,
+            breadcrumbs,
+            members,
+        })
     }
 
     pub async fn member_view(&self, actor: &Actor, id: i64) -> AppResult<MemberView> {
         let scope = actor.scope();
         let mut conn = self.db.acquire().await?;
-        let m = store::roster::get_member(&mut conn, &scope, id).await?.ok_or(AppError::NotFound)?;
+        let m = store::roster::get_member(&mut conn, &scope, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let household = store::roster::get_household(&mut conn, &scope, m.household_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let village = store::regions::get(&mut conn, &scope, &m.village_code).await?.ok_or(AppError::NotFound)?;
+        let village = store::regions::get(&mut conn, &scope, &m.village_code)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let breadcrumbs = self.breadcrumbs(&mut conn, actor, &village.code).await?;
         let statuses = store::roster::member_statuses(&mut conn, id)
             .await?
             .into_iter()
             .map(|s| StatusRow {
-                label: SpecialStatus::from_code(&s.status).map(SpecialStatus::label_zh).unwrap_or("其他"),
+                label: SpecialStatus::from_code(&s.status)
+                    .map(SpecialStatus::label_zh)
+                    .unwrap_or("其他"),
                 since: s.since,
                 until: s.until,
             })
             .collect();
-        Ok(MemberView { member: self.member_row(&m), statuses, household, village, breadcrumbs })
+        Ok(MemberView {
+            member: self.member_row(&m),
+            statuses,
+            household,
+            village,
+            breadcrumbs,
+        })
     }
 
     /// Shows a member's full ID number and phone. Always audited (who, when, whose, from where).
     pub async fn reveal_member(&self, actor: &Actor, id: i64) -> AppResult<Revealed> {
         let scope = actor.scope();
         let mut tx = self.db.begin().await?;
-        let m = store::roster::get_member(&mut tx, &scope, id).await?.ok_or(AppError::NotFound)?;
+        let m = store::roster::get_member(&mut tx, &scope, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let revealed = Revealed {
             id_number: self.keys.decrypt(&m.id_cipher)?,
-            phone: m.phone_cipher.as_deref().map(|c| self.keys.decrypt(c)).transpose()?,
+            phone: m
+                .phone_cipher
+                .as_deref()
+                .map(|c| self.keys.decrypt(c))
+                .transpose()?,
         };
-        self.audit(&mut tx, actor, &m.village_code, "member.reveal", &format!("member:{id}"), &m.id_masked)
-            .await?;
+        self.audit(
+            &mut tx,
+            actor,
+            &m.village_code,
+            "member.reveal",
+            &format!("member:{id}"),
+            &m.id_masked,
+        )
+        .await?;
         tx.commit().await.map_err(store::StoreError::from)?;
         Ok(revealed)
     }
 
     /// Finds members by full ID number, mobile number, or name (prefix), inside the scope.
-    pub async fn search_members(&self, actor: &Actor, query: &str, limit: i64) -> AppResult<Vec<MemberRow>> {
+    pub async fn search_members(
+        &self,
+        actor: &Actor,
+        query: &str,
+        limit: i64,
+    ) -> AppResult<Vec<MemberRow>> {
         let q = query.trim();
         if q.is_empty() {
             return Ok(Vec::new());
@@ -226,7 +292,10 @@ impl App {
         } else if let Ok(p) = Phone::parse(q) {
             let h = self.keys.hash(HashKind::Phone, p.as_str());
             store::roster::search(&mut conn, &scope, SearchKey::PhoneHash(&h), limit).await?
-        } else if q.chars().all(|c| c.is_ascii_digit() || c == 'x' || c == 'X') {
+        } else if q
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == 'x' || c == 'X')
+        {
             return Err(AppError::Invalid(
                 "请输入完整的18位身份证号或11位手机号；按姓名查找请输入姓名".into(),
             ));

@@ -154,7 +154,10 @@ mod tests {
     fn standard_example_is_valid_and_female() {
         let id = ResidentIdNumber::parse(STANDARD_EXAMPLE).unwrap();
         assert_eq!(id.sex(), Sex::Female);
-        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
+        );
         assert_eq!(id.masked(), "1101**********002X");
     }
 
@@ -183,7 +186,10 @@ mod tests {
 
     #[test]
     fn length_and_characters_are_checked() {
-        assert_eq!(ResidentIdNumber::parse("1234"), Err(IdNumberError::Length(4)));
+        assert_eq!(
+            ResidentIdNumber::parse("1234"),
+            Err(IdNumberError::Length(4))
+        );
         assert_eq!(
             ResidentIdNumber::parse("11010519491231X02X"),
             Err(IdNumberError::Characters)
@@ -197,8 +203,14 @@ mod tests {
     #[test]
     fn age_is_counted_in_whole_years() {
         let id = ResidentIdNumber::parse(STANDARD_EXAMPLE).unwrap();
-        assert_eq!(id.age_on(NaiveDate::from_ymd_opt(2026, 12, 30).unwrap()), 76);
-        assert_eq!(id.age_on(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()), 77);
+        assert_eq!(
+            id.age_on(NaiveDate::from_ymd_opt(2026, 12, 30).unwrap()),
+            76
+        );
+        assert_eq!(
+            id.age_on(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()),
+            77
+        );
     }
 
     #[test]

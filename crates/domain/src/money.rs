@@ -6,7 +6,17 @@ use std::iter::Sum;
 use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(transparent)]
 pub struct Fen(pub i64);
@@ -33,7 +43,11 @@ impl Fen {
     /// Parses "12", "12.5", "12.34", "-3.00", "1,234.50" as yuan. More than two decimals is an
     /// error rather than a silent rounding.
     pub fn parse_yuan(input: &str) -> Result<Fen, MoneyError> {
-        let s: String = input.trim().chars().filter(|c| *c != ',' && *c != '，').collect();
+        let s: String = input
+            .trim()
+            .chars()
+            .filter(|c| *c != ',' && *c != '，')
+            .collect();
         let err = || MoneyError::Format(input.trim().to_string());
         let (neg, digits) = match s.strip_prefix('-') {
             Some(rest) => (true, rest),
@@ -68,7 +82,11 @@ impl Fen {
         assert!(denominator > 0, "denominator must be positive");
         let p = i128::from(self.0) * i128::from(numerator);
         let d = i128::from(denominator);
-        let q = if p >= 0 { (p + d / 2) / d } else { (p - d / 2) / d };
+        let q = if p >= 0 {
+            (p + d / 2) / d
+        } else {
+            (p - d / 2) / d
+        };
         Fen(i64::try_from(q).expect("money overflow"))
     }
 
@@ -93,7 +111,13 @@ impl fmt::Display for Fen {
             }
             grouped.push(ch);
         }
-        write!(f, "{}{}.{:02}", if neg { "-" } else { "" }, grouped, abs % 100)
+        write!(
+            f,
+            "{}{}.{:02}",
+            if neg { "-" } else { "" },
+            grouped,
+            abs % 100
+        )
     }
 }
 

@@ -35,8 +35,12 @@ impl InsuranceType {
     /// Accepts the Chinese label or common short forms used in spreadsheets.
     pub fn parse_zh(s: &str) -> Option<Self> {
         match s.trim() {
-            "城乡居民医保" | "居民医保" | "城乡居民" | "居民" | "城乡居民基本医疗保险" => Some(Self::Resident),
-            "城镇职工医保" | "职工医保" | "职工" | "城镇职工" | "城镇职工基本医疗保险" => Some(Self::Employee),
+            "城乡居民医保" | "居民医保" | "城乡居民" | "居民" | "城乡居民基本医疗保险" => {
+                Some(Self::Resident)
+            }
+            "城镇职工医保" | "职工医保" | "职工" | "城镇职工" | "城镇职工基本医疗保险" => {
+                Some(Self::Employee)
+            }
             "未参保" | "无" | "未参加" => Some(Self::Uninsured),
             other => Self::from_code(other),
         }
@@ -45,7 +49,9 @@ impl InsuranceType {
 
 /// Statuses that change who pays the personal fee (e.g. full government payment for
 /// poverty-monitored people).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum SpecialStatus {
     /// 脱贫享受政策人口
     PovertyAlleviated,
@@ -85,8 +91,12 @@ impl SpecialStatus {
     }
     pub fn parse_zh(s: &str) -> Option<Self> {
         match s.trim() {
-            "脱贫享受政策" | "脱贫享受政策人口" | "脱贫人口" => Some(Self::PovertyAlleviated),
-            "防返贫监测" | "防返贫监测对象" | "监测对象" => Some(Self::PovertyMonitored),
+            "脱贫享受政策" | "脱贫享受政策人口" | "脱贫人口" => {
+                Some(Self::PovertyAlleviated)
+            }
+            "防返贫监测" | "防返贫监测对象" | "监测对象" => {
+                Some(Self::PovertyMonitored)
+            }
             "低保" | "低保对象" => Some(Self::MinimumLiving),
             "特困" | "特困人员" | "特困供养" => Some(Self::ExtremeHardship),
             other => Self::from_code(other),
@@ -153,12 +163,16 @@ impl Relation {
         match s.trim() {
             "户主" | "本人" => Some(Self::Head),
             "配偶" | "妻" | "夫" | "妻子" | "丈夫" => Some(Self::Spouse),
-            "子女" | "子" | "女" | "儿子" | "女儿" | "长子" | "长女" | "次子" | "次女" => Some(Self::Child),
+            "子女" | "子" | "女" | "儿子" | "女儿" | "长子" | "长女" | "次子" | "次女" => {
+                Some(Self::Child)
+            }
             "父母" | "父亲" | "母亲" | "父" | "母" => Some(Self::Parent),
             "孙子女" | "孙子" | "孙女" | "外孙子" | "外孙女" => Some(Self::Grandchild),
             "儿媳/女婿" | "儿媳" | "女婿" => Some(Self::ChildInLaw),
             "兄弟姐妹" | "兄" | "弟" | "姐" | "妹" => Some(Self::Sibling),
-            "祖父母" | "祖父" | "祖母" | "外祖父" | "外祖母" => Some(Self::Grandparent),
+            "祖父母" | "祖父" | "祖母" | "外祖父" | "外祖母" => {
+                Some(Self::Grandparent)
+            }
             "其他" => Some(Self::Other),
             other => Self::from_code(other),
         }
@@ -189,7 +203,9 @@ impl PersonName {
         if s.chars().count() > 30 {
             return Err(NameError::TooLong);
         }
-        if s.chars().any(|c| c.is_control() || "<>\"'&;/\\{}".contains(c)) {
+        if s.chars()
+            .any(|c| c.is_control() || "<>\"'&;/\\{}".contains(c))
+        {
             return Err(NameError::BadCharacter);
         }
         Ok(PersonName(s.to_string()))
@@ -231,7 +247,10 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(PersonName::parse(" 王小明 ").unwrap().as_str(), "王小明");
-        assert_eq!(PersonName::parse("买买提·艾力").unwrap().as_str(), "买买提·艾力");
+        assert_eq!(
+            PersonName::parse("买买提·艾力").unwrap().as_str(),
+            "买买提·艾力"
+        );
         assert_eq!(PersonName::parse("  "), Err(NameError::Empty));
         assert_eq!(PersonName::parse("<script>"), Err(NameError::BadCharacter));
     }

@@ -21,7 +21,11 @@ impl Phone {
             .filter(|c| *c != ' ' && *c != '-')
             .collect();
         let b = s.as_bytes();
-        if b.len() == 11 && b.iter().all(u8::is_ascii_digit) && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) {
+        if b.len() == 11
+            && b.iter().all(u8::is_ascii_digit)
+            && b[0] == b'1'
+            && (b'3'..=b'9').contains(&b[1])
+        {
             Ok(Phone(s))
         } else {
             Err(PhoneError::Invalid)
@@ -55,7 +59,14 @@ mod tests {
 
     #[test]
     fn refuses_landlines_and_garbage() {
-        for bad in ["", "0515-8888888", "12812345678", "1381234567", "1381234567a", "138123456789"] {
+        for bad in [
+            "",
+            "0515-8888888",
+            "12812345678",
+            "1381234567",
+            "1381234567a",
+            "138123456789",
+        ] {
             assert_eq!(Phone::parse(bad), Err(PhoneError::Invalid), "{bad}");
         }
     }

@@ -4,7 +4,9 @@
 
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum RegionLevel {
     County,
     Town,
@@ -34,11 +36,15 @@ impl RegionLevel {
         }
     }
     pub fn from_code(s: &str) -> Option<Self> {
-        [Self::County, Self::Town, Self::Village].into_iter().find(|l| l.code() == s)
+        [Self::County, Self::Town, Self::Village]
+            .into_iter()
+            .find(|l| l.code() == s)
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct RegionCode(String);
 

@@ -47,7 +47,12 @@ pub async fn append(conn: &mut Conn, e: &NewEntry<'_>) -> Result<()> {
 }
 
 /// Newest first, `before_id` for paging.
-pub async fn list(conn: &mut Conn, scope: &Scope, before_id: Option<i64>, limit: i64) -> Result<Vec<Entry>> {
+pub async fn list(
+    conn: &mut Conn,
+    scope: &Scope,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Entry>> {
     let rows = sqlx::query(
         "SELECT id, at, user_id, username, region_code, action, subject, detail, ip FROM audit_log \
          WHERE region_code LIKE $1 AND id < $2 ORDER BY id DESC LIMIT $3",

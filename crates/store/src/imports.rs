@@ -21,7 +21,13 @@ pub struct Job {
     pub finished_at: Option<String>,
 }
 
-pub async fn create(conn: &mut Conn, user_id: i64, region_code: &str, filename: &str, now: &str) -> Result<i64> {
+pub async fn create(
+    conn: &mut Conn,
+    user_id: i64,
+    region_code: &str,
+    filename: &str,
+    now: &str,
+) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO import_jobs (user_id, region_code, filename, status, created_at) VALUES ($1, $2, $3, 'queued', $4) RETURNING id",
     )
@@ -33,14 +39,22 @@ pub async fn create(conn: &mut Conn, user_id: i64, region_code: &str, filename: 
     .await?)
 }
 
-pub async fn progress(conn: &mut Conn, id: i64, status: &str, total: i64, processed: i64) -> Result<()> {
-    sqlx::query("UPDATE import_jobs SET status = $2, total_rows = $3, processed_rows = $4 WHERE id = $1")
-        .bind(id)
-        .bind(status)
-        .bind(total)
-        .bind(processed)
-        .execute(conn)
-        .await?;
+pub async fn progress(
+    conn: &mut Conn,
+    id: i64,
+    status: &str,
+    total: i64,
+    processed: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE import_jobs SET status = $2, total_rows = $3, processed_rows = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(total)
+    .bind(processed)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

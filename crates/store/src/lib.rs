@@ -145,11 +145,15 @@ pub struct Scope {
 impl Scope {
     /// Everything (system administrators and command-line jobs).
     pub fn all() -> Scope {
-        Scope { prefix: String::new() }
+        Scope {
+            prefix: String::new(),
+        }
     }
     /// A region and everything below it.
     pub fn region(code: &domain::RegionCode) -> Scope {
-        Scope { prefix: code.as_str().to_string() }
+        Scope {
+            prefix: code.as_str().to_string(),
+        }
     }
     /// The LIKE pattern matching region codes inside this scope.
     pub(crate) fn like(&self) -> String {
@@ -169,7 +173,9 @@ pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 pub fn parse_timestamp(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -191,8 +197,14 @@ mod tests {
     #[test]
     fn backend_comes_from_the_scheme_and_typos_are_refused() {
         assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::from_url("postgres://h/db").unwrap(), Backend::Postgres);
-        assert_eq!(Backend::from_url("postgresql://h/db").unwrap(), Backend::Postgres);
+        assert_eq!(
+            Backend::from_url("postgres://h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://h/db").unwrap(),
+            Backend::Postgres
+        );
         for bad in ["postgress://h/db", "mysql://h/db", "x.db", ""] {
             assert!(Backend::from_url(bad).is_err(), "{bad}");
         }

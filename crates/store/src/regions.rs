@@ -51,11 +51,13 @@ pub async fn insert(conn: &mut Conn, r: &NewRegion<'_>, now: &str) -> Result<()>
 
 /// A region the scope may see, or `None` (also for regions that exist elsewhere).
 pub async fn get(conn: &mut Conn, scope: &Scope, code: &str) -> Result<Option<Region>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM regions WHERE code = $1 AND code LIKE $2"))
-        .bind(code)
-        .bind(scope.like())
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM regions WHERE code = $1 AND code LIKE $2"
+    ))
+    .bind(code)
+    .bind(scope.like())
+    .fetch_optional(conn)
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -101,9 +103,14 @@ pub async fn roots(conn: &mut Conn, scope: &Scope) -> Result<Vec<Region>> {
     .await?;
     let all: Vec<Region> = rows.iter().map(from_row).collect::<Result<_>>()?;
     let min_len = all.iter().map(|r| r.code.len()).min().unwrap_or(0);
-    Ok(all.into_iter().filter(|r| r.code.len() == min_len).collect())
+    Ok(all
+        .into_iter()
+        .filter(|r| r.code.len() == min_len)
+        .collect())
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM regions").fetch_one(conn).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM regions")
+        .fetch_one(conn)
+        .await?)
 }

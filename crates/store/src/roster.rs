@@ -69,7 +69,8 @@ pub struct Counts {
     pub members: i64,
 }
 
-const MEMBER_COLUMNS: &str = "m.id, m.household_id, m.village_code, m.name, m.id_cipher, m.id_masked, \
+const MEMBER_COLUMNS: &str =
+    "m.id, m.household_id, m.village_code, m.name, m.id_cipher, m.id_masked, \
      m.birth_date, m.sex, m.phone_cipher, m.phone_masked, m.relation, m.insurance";
 
 fn member_from_row(r: &sqlx::any::AnyRow) -> Result<Member> {
@@ -138,7 +139,11 @@ pub async fn get_household(conn: &mut Conn, scope: &Scope, id: i64) -> Result<Op
     row.as_ref().map(household_from_row).transpose()
 }
 
-pub async fn household_members(conn: &mut Conn, scope: &Scope, household_id: i64) -> Result<Vec<Member>> {
+pub async fn household_members(
+    conn: &mut Conn,
+    scope: &Scope,
+    household_id: i64,
+) -> Result<Vec<Member>> {
     let rows = sqlx::query(&format!(
         "SELECT {MEMBER_COLUMNS} FROM members m WHERE m.household_id = $1 AND m.village_code LIKE $2 \
          ORDER BY CASE WHEN m.relation = 'head' THEN 0 ELSE 1 END, m.birth_date, m.id"
@@ -201,7 +206,9 @@ pub async fn counts_by_village(conn: &mut Conn, scope: &Scope) -> Result<HashMap
     .fetch_all(&mut *conn)
     .await?;
     for r in &rows {
-        out.entry(r.try_get("village_code")?).or_default().households = r.try_get("n")?;
+        out.entry(r.try_get("village_code")?)
+            .or_default()
+            .households = r.try_get("n")?;
     }
     Ok(out)
 }
@@ -213,18 +220,32 @@ pub enum SearchKey<'a> {
     PhoneHash(&'a [u8]),
 }
 
-pub async fn search(conn: &mut Conn, scope: &Scope, key: SearchKey<'_>, limit: i64) -> Result<Vec<Member>> {
+pub async fn search(
+    conn: &mut Conn,
+    scope: &Scope,
+    key: SearchKey<'_>,
+    limit: i64,
+) -> Result<Vec<Member>> {
     let base = format!("SELECT {MEMBER_COLUMNS} FROM members m WHERE m.village_code LIKE $1 AND ");
     let q = match key {
         SearchKey::NamePrefix(p) => {
-            let escaped = p.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let escaped = p
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             (
                 format!("{base} m.name LIKE $2 ESCAPE '\\' ORDER BY m.name, m.id LIMIT $3"),
                 Bind::Text(format!("{escaped}%")),
             )
         }
-        SearchKey::IdHash(h) => (format!("{base} m.id_hash = $2 LIMIT $3"), Bind::Bytes(h.to_vec())),
-        SearchKey::PhoneHash(h) => (format!("{base} m.phone_hash = $2 ORDER BY m.id LIMIT $3"), Bind::Bytes(h.to_vec())),
+        SearchKey::IdHash(h) => (
+            format!("{base} m.id_hash = $2 LIMIT $3"),
+            Bind::Bytes(h.to_vec()),
+        ),
+        SearchKey::PhoneHash(h) => (
+            format!("{base} m.phone_hash = $2 ORDER BY m.id LIMIT $3"),
+            Bind::Bytes(h.to_vec()),
+        ),
     };
     let (sql, bind) = q;
     let query = sqlx::query(&sql).bind(scope.like());
@@ -244,13 +265,20 @@ enum Bind {
 /// Where a person is registered, whatever the caller's scope: ID numbers are unique across the
 /// installation, so an import must see a clash with another town (it reports it without saying
 /// where).
-pub async fn locate_by_id_hash(conn: &mut Conn, id_hash: &[u8]) -> Result<Option<(i64, i64, String)>> {
+pub async fn locate_by_id_hash(
+    conn: &mut Conn,
+    id_hash: &[u8],
+) -> Result<Option<(i64, i64, String)>> {
     let row = sqlx::query("SELECT id, household_id, village_code FROM members WHERE id_hash = $1")
         .bind(id_hash)
         .fetch_optional(conn)
         .await?;
     Ok(match row {
-        Some(r) => Some((r.try_get("id")?, r.try_get("household_id")?, r.try_get("village_code")?)),
+        Some(r) => Some((
+            r.try_get("id")?,
+            r.try_get("household_id")?,
+            r.try_get("village_code")?,
+        )),
         None => None,
     })
 }
@@ -264,11 +292,20 @@ pub async fn id_hash_index(conn: &mut Conn) -> Result<HashMap<Vec<u8>, (String, 
     .fetch_all(conn)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("id_hash")?, (r.try_get("village_code")?, r.try_get("household_no")?))))
+        .map(|r| {
+            Ok((
+                r.try_get("id_hash")?,
+                (r.try_get("village_code")?, r.try_get("household_no")?),
+            ))
+        })
         .collect()
 }
 
-pub async fn find_household(conn: &mut Conn, village_code: &str, household_no: &str) -> Result<Option<Household>> {
+pub async fn find_household(
+    conn: &mut Conn,
+    village_code: &str,
+    household_no: &str,
+) -> Result<Option<Household>> {
     let row = sqlx::query(
         "SELECT id, village_code, household_no, address FROM households WHERE village_code = $1 AND household_no = $2",
     )
@@ -326,18 +363,59 @@ pub(crate) fn values_placeholders(rows: usize, cols: usize) -> String {
     s
 }
 
-/// Inserts members in multi-row statements (the import's hot path) and their statuses.
+/// Inserts households in multi-row statements; returns `(village_code, household_no) → id`.
+pub async fn insert_households(
+    conn: &mut Conn,
+    households: &[(String, String, Option<String>)],
+    now: &str,
+) -> Result<HashMap<(String, String), i64>> {
+    const CHUNK: usize = 1000;
+    let mut out = HashMap::with_capacity(households.len());
+    for chunk in households.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO households (village_code, household_no, address, created_at) VALUES {} \
+             RETURNING id, village_code, household_no",
+            values_placeholders(chunk.len(), 4)
+        );
+        let mut q = sqlx::query(&sql);
+        for (village, no, address) in chunk {
+            q = q
+                .bind(village.as_str())
+                .bind(no.as_str())
+                .bind(address.as_deref())
+                .bind(now);
+        }
+        let rows = q.fetch_all(&mut *conn).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("household".into())
+            } else {
+                StoreError::from(e)
+            }
+        })?;
+        for r in &rows {
+            out.insert(
+                (r.try_get("village_code")?, r.try_get("household_no")?),
+                r.try_get("id")?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Inserts members in multi-row statements (the import's hot path) and their statuses. Returns
+/// the new ids in input order (matched back by ID hash, not by trusting RETURNING's row order).
 pub async fn insert_members(conn: &mut Conn, members: &[NewMember], now: &str) -> Result<Vec<i64>> {
     const COLS: usize = 15;
     const CHUNK: usize = 400; // 6,000 parameters: below SQLite's and PostgreSQL's limits
-    let mut ids = Vec::with_capacity(members.len());
+    let mut by_hash: HashMap<Vec<u8>, i64> = HashMap::with_capacity(members.len());
     for chunk in members.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO members (household_id, village_code, name, id_cipher, id_hash, id_masked, birth_date, sex, \
-             phone_cipher, phone_hash, phone_masked, relation, insurance, created_at, updated_at) VALUES {} RETURNING id",
+             phone_cipher, phone_hash, phone_masked, relation, insurance, created_at, updated_at) VALUES {} \
+             RETURNING id, id_hash",
             values_placeholders(chunk.len(), COLS)
         );
-        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        let mut q = sqlx::query(&sql);
         for m in chunk {
             q = q
                 .bind(m.household_id)
@@ -356,20 +434,26 @@ pub async fn insert_members(conn: &mut Conn, members: &[NewMember], now: &str) -
                 .bind(now)
                 .bind(now);
         }
-        let chunk_ids = q.fetch_all(&mut *conn).await.map_err(|e| {
+        let rows = q.fetch_all(&mut *conn).await.map_err(|e| {
             if is_unique_violation(&e) {
                 StoreError::Conflict("member".into())
             } else {
                 StoreError::from(e)
             }
         })?;
-        ids.extend(chunk_ids);
+        for r in &rows {
+            by_hash.insert(r.try_get("id_hash")?, r.try_get("id")?);
+        }
     }
-    // RETURNING order follows VALUES order on both backends for a plain INSERT.
+    let ids: Vec<i64> = members.iter().map(|m| by_hash[&m.id_hash]).collect();
     let statuses: Vec<(i64, &str, &str)> = members
         .iter()
         .zip(&ids)
-        .flat_map(|(m, id)| m.statuses.iter().map(move |(s, since)| (*id, s.as_str(), since.as_str())))
+        .flat_map(|(m, id)| {
+            m.statuses
+                .iter()
+                .map(move |(s, since)| (*id, s.as_str(), since.as_str()))
+        })
         .collect();
     for chunk in statuses.chunks(CHUNK) {
         let sql = format!(
@@ -386,10 +470,12 @@ pub async fn insert_members(conn: &mut Conn, members: &[NewMember], now: &str) -
 }
 
 pub async fn count_members(conn: &mut Conn, scope: &Scope) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE village_code LIKE $1")
-        .bind(scope.like())
-        .fetch_one(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE village_code LIKE $1")
+            .bind(scope.like())
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 #[cfg(test)]

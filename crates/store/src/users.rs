@@ -60,15 +60,19 @@ pub async fn insert(conn: &mut Conn, u: &NewUser<'_>, now: &str) -> Result<i64> 
 }
 
 pub async fn by_username(conn: &mut Conn, username: &str) -> Result<Option<User>> {
-    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
-        .bind(username)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+    ))
+    .bind(username)
+    .fetch_optional(conn)
+    .await?;
     row.as_ref().map(user_from_row).transpose()
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(conn)
+        .await?)
 }
 
 pub struct SessionRow {
@@ -147,7 +151,12 @@ pub async fn delete_expired_sessions(conn: &mut Conn, now: &str) -> Result<u64> 
         .rows_affected())
 }
 
-pub async fn record_login_failure(conn: &mut Conn, username: &str, ip: &str, now: &str) -> Result<()> {
+pub async fn record_login_failure(
+    conn: &mut Conn,
+    username: &str,
+    ip: &str,
+    now: &str,
+) -> Result<()> {
     sqlx::query("INSERT INTO login_failures (username, ip, at) VALUES ($1, $2, $3)")
         .bind(username)
         .bind(ip)
@@ -158,12 +167,18 @@ pub async fn record_login_failure(conn: &mut Conn, username: &str, ip: &str, now
 }
 
 /// Failures for this account since `since`, and the time of the latest one.
-pub async fn login_failures_since(conn: &mut Conn, username: &str, since: &str) -> Result<(i64, Option<String>)> {
-    let row = sqlx::query("SELECT COUNT(*) AS n, MAX(at) AS last FROM login_failures WHERE username = $1 AND at > $2")
-        .bind(username)
-        .bind(since)
-        .fetch_one(conn)
-        .await?;
+pub async fn login_failures_since(
+    conn: &mut Conn,
+    username: &str,
+    since: &str,
+) -> Result<(i64, Option<String>)> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MAX(at) AS last FROM login_failures WHERE username = $1 AND at > $2",
+    )
+    .bind(username)
+    .bind(since)
+    .fetch_one(conn)
+    .await?;
     Ok((row.try_get("n")?, row.try_get("last")?))
 }
 

@@ -1,0 +1,189 @@
+//! `shouwang`: one binary for the web app and the command-line jobs.
+
+mod config;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use config::Settings;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "shouwang",
+    version,
+    about = "守望 — 乡村医疗互助平台 / rural medical mutual-aid platform"
+)]
+struct Cli {
+    /// Configuration file (TOML). Flags and SHOUWANG_* environment variables override it.
+    #[arg(long, global = true, env = "SHOUWANG_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DbArgs {
+    /// sqlite://PATH (default: sqlite://shouwang-data/shouwang.db) or postgres://…
+    #[arg(long, env = "SHOUWANG_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// File holding the personal-data key (base64, 64 bytes). Default for SQLite: beside the
+    /// database, created on first run. Required for PostgreSQL unless SHOUWANG_MASTER_KEY is set.
+    #[arg(long, env = "SHOUWANG_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app.
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Address to listen on.
+        #[arg(long, env = "SHOUWANG_BIND")]
+        bind: Option<SocketAddr>,
+        /// Load the demo county into an empty database and print the demo logins.
+        #[arg(long)]
+        demo: bool,
+        /// Number of demo residents.
+        #[arg(long, default_value_t = 10_000)]
+        demo_members: usize,
+        /// Mark cookies Secure (set when served over HTTPS).
+        #[arg(long, env = "SHOUWANG_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Import a roster .xlsx (same checks as the web page; nothing is written if any row is bad).
+    ImportRoster {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The .xlsx file.
+        file: PathBuf,
+    },
+    /// Create a staff account.
+    CreateUser {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// system_admin, county_admin, town_admin, village_clerk, coder, reviewer, auditor
+        #[arg(long)]
+        role: String,
+        /// Region code (6, 9 or 12 digits); omit only for system_admin.
+        #[arg(long)]
+        region: Option<String>,
+        /// Read from SHOUWANG_NEW_PASSWORD so it never appears in the process list.
+        #[arg(long, env = "SHOUWANG_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SHOUWANG_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let file = Settings::from_file(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve {
+            db,
+            bind,
+            demo,
+            demo_members,
+            secure_cookies,
+        } => {
+            let app = file.open_app(&db).await?;
+            if demo {
+                match app.load_demo(demo_members, 7).await? {
+                    Some(logins) => {
+                        println!("已载入演示数据 / demo county loaded. 演示账号 (password: {}):", app::demo::DEMO_PASSWORD);
+                        for l in logins {
+                            println!("  {:<9} {:<6} 区域 {}", l.username, l.role.label_zh(), l.region);
+                        }
+                    }
+                    None => println!("数据库已有数据，未重复载入演示数据 / database not empty: demo not loaded again"),
+                }
+            }
+            let mut conn = app.db.acquire().await?;
+            store::imports::fail_interrupted(&mut conn, &app.now_text()).await?;
+            drop(conn);
+            let bind = bind
+                .or(file.bind)
+                .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid"));
+            let state = web::AppState {
+                app,
+                progress: Default::default(),
+                secure_cookies: secure_cookies || file.secure_cookies.unwrap_or(false),
+            };
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("cannot listen on {bind}"))?;
+            println!(
+                "守望已启动 / listening on http://{}",
+                listener.local_addr()?
+            );
+            axum::serve(
+                listener,
+                web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        }
+        Command::ImportRoster { db, file: path } => {
+            let app = file.open_app(&db).await?;
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let actor = app::Actor::system();
+            let writer = actor.roster_writer().expect("the system may write");
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let report = |p: app::import::Progress| {
+                eprint!("\r{} {}/{}      ", p.phase.label_zh(), p.done, p.total);
+            };
+            let outcome = app
+                .import_roster(&writer, &actor, &name, bytes, &report)
+                .await?;
+            eprintln!();
+            if outcome.errors.is_empty() {
+                println!(
+                    "导入完成：共{}行，新增{}户{}人，已登记未变{}行",
+                    outcome.total_rows,
+                    outcome.added_households,
+                    outcome.added_members,
+                    outcome.unchanged_rows
+                );
+            } else {
+                for e in &outcome.errors {
+                    println!("第{}行 {}：{}", e.row, e.column, e.message);
+                }
+                anyhow::bail!("文件有{}处错误，未导入任何数据", outcome.errors.len());
+            }
+        }
+        Command::CreateUser {
+            db,
+            username,
+            display_name,
+            role,
+            region,
+            password,
+        } => {
+            let app = file.open_app(&db).await?;
+            let role = domain::Role::from_code(&role).context("unknown role")?;
+            let region = region.map(|r| domain::RegionCode::parse(&r)).transpose()?;
+            app.create_user(&username, &display_name, &password, role, region.as_ref())
+                .await?;
+            println!("created {username}");
+        }
+    }
+    Ok(())
+}

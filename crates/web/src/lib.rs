@@ -1,0 +1,118 @@
+//! The web app: server-rendered pages (forms work without JavaScript), a read-only JSON API,
+//! embedded assets. Handlers call `app` only; this crate never sees SQL.
+
+pub mod api;
+pub mod error;
+pub mod pages;
+pub mod session;
+
+use app::import::ImportProgress;
+use app::App;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub progress: ImportProgress,
+    /// Set `Secure` on cookies: on whenever the site is served over HTTPS.
+    pub secure_cookies: bool,
+}
+
+/// Routes that name a region, household, member or job. Every one of them must answer 404 for
+/// anything outside the caller's area; the integration tests walk this list, so a new route
+/// that names an entity belongs here.
+pub const ENTITY_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/regions/{code}"),
+    ("GET", "/households/{id}"),
+    ("GET", "/members/{id}"),
+    ("POST", "/members/{id}/reveal"),
+    ("GET", "/roster/import/{job}"),
+    ("GET", "/api/v1/regions/{code}"),
+    ("GET", "/api/v1/households/{id}"),
+    ("GET", "/api/v1/members/{id}"),
+];
+
+pub fn router(state: AppState) -> Router {
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/regions/{code}", get(pages::region))
+        .route("/households/{id}", get(pages::household))
+        .route("/members/{id}", get(pages::member))
+        .route("/members/{id}/reveal", post(pages::reveal))
+        .route("/search", get(pages::search))
+        .route("/roster/template.xlsx", get(pages::template))
+        .route(
+            "/roster/import",
+            get(pages::import_form).post(pages::import_upload),
+        )
+        .route("/roster/import/{job}", get(pages::import_job))
+        .route("/audit", get(pages::audit))
+        .route("/api/v1/regions/{code}", get(api::region))
+        .route("/api/v1/households/{id}", get(api::household))
+        .route("/api/v1/members/{id}", get(api::member))
+        .route("/api/v1/search", get(api::search))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/assets/style.css", get(style))
+        .fallback(pages::not_found)
+        .layer(middleware::from_fn(same_origin_posts))
+        .layer(DefaultBodyLimit::max(
+            app::import::MAX_FILE_BYTES + 64 * 1024,
+        ));
+    security_headers(pages).with_state(state)
+}
+
+/// Security headers on every response (等保: clickjacking, MIME sniffing, referrer leaks, and a
+/// strict CSP since the pages need no inline script).
+fn security_headers(r: Router<AppState>) -> Router<AppState> {
+    let set = |name: header::HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+    };
+    r.layer(set(
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ))
+    .layer(set(header::X_FRAME_OPTIONS, "DENY"))
+    .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+    .layer(set(header::REFERRER_POLICY, "no-referrer"))
+    .layer(set(header::HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()"))
+    // Pages carry personal data: not cached unless a handler says otherwise (the stylesheet).
+    .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+}
+
+/// Refuses state-changing requests whose Origin names another site: a second line of defence
+/// behind the per-form CSRF token and SameSite=Strict cookies.
+async fn same_origin_posts(req: Request, next: Next) -> Response {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        if let (Some(origin), Some(host)) = (
+            req.headers().get(header::ORIGIN),
+            req.headers().get(header::HOST),
+        ) {
+            let origin = origin.to_str().unwrap_or("");
+            let host = host.to_str().unwrap_or("");
+            let origin_host = origin.split("://").nth(1).unwrap_or("");
+            if origin != "null" && origin_host != host {
+                return error::WebError::Csrf.into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+async fn style(State(_): State<AppState>) -> impl IntoResponse {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../assets/style.css"),
+    )
+}

@@ -1,0 +1,548 @@
+//! Server-rendered pages: one template struct per page, handlers that only call `app`.
+
+use crate::error::{WebError, WebResult};
+use crate::session::{self, Staff};
+use crate::AppState;
+use app::import::RowError;
+use app::roster::{HouseholdView, MemberRow, MemberView, RegionView, Revealed};
+use app::AppError;
+use askama::Template;
+use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use axum_extra::extract::cookie::{Cookie, CookieJar};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+/// What the header bar needs.
+pub struct Nav {
+    pub display_name: String,
+    pub role: &'static str,
+    pub csrf: String,
+    pub can_import: bool,
+    pub can_audit: bool,
+}
+
+impl Nav {
+    fn of(staff: &Staff) -> Option<Nav> {
+        let a = staff.actor();
+        Some(Nav {
+            display_name: a.display_name.clone(),
+            role: a.role.label_zh(),
+            csrf: staff.csrf().to_string(),
+            can_import: a.roster_writer().is_some(),
+            can_audit: a.audit_reader().is_some(),
+        })
+    }
+}
+
+fn render<T: Template>(status: StatusCode, t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!("template error: {e}");
+            (StatusCode::INTERNAL_SERVER_ERROR, "模板渲染错误").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    nav: Option<Nav>,
+    title: String,
+    message: String,
+}
+
+impl ErrorPage {
+    pub fn new(status: StatusCode, message: String) -> ErrorPage {
+        let title = match status.as_u16() {
+            404 => "未找到",
+            403 => "无权操作",
+            422 | 400 => "输入有误",
+            429 => "请稍后再试",
+            _ => "出错了",
+        };
+        ErrorPage {
+            nav: None,
+            title: title.into(),
+            message,
+        }
+    }
+}
+
+impl IntoResponse for ErrorPage {
+    fn into_response(self) -> Response {
+        render(StatusCode::OK, &self)
+    }
+}
+
+pub async fn not_found() -> WebError {
+    WebError::App(AppError::NotFound)
+}
+
+/// Path ids that are not numbers are simply not found (not a 400 that hints at the schema).
+fn parse_id(s: &str) -> WebResult<i64> {
+    s.parse().map_err(|_| WebError::App(AppError::NotFound))
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+// ---------- sign-in ----------
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    nav: Option<Nav>,
+    csrf: String,
+    username: String,
+    error: Option<String>,
+}
+
+fn login_page(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    username: String,
+    error: Option<String>,
+) -> Response {
+    let csrf = app::auth::new_csrf_token();
+    let jar = jar.add(session::login_csrf_cookie(
+        csrf.clone(),
+        state.secure_cookies,
+    ));
+    (
+        jar,
+        render(
+            status,
+            &LoginPage {
+                nav: None,
+                csrf,
+                username,
+                error,
+            },
+        ),
+    )
+        .into_response()
+}
+
+pub async fn login_form(State(state): State<AppState>, jar: CookieJar) -> Response {
+    login_page(&state, jar, StatusCode::OK, String::new(), None)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    username: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> WebResult<Response> {
+    let cookie_token = jar
+        .get(session::LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if cookie_token.is_empty()
+        || !session::constant_time_eq(cookie_token.as_bytes(), form.csrf.as_bytes())
+    {
+        return Err(WebError::Csrf);
+    }
+    match state
+        .app
+        .login(&form.username, &form.password, &addr.ip().to_string())
+        .await
+    {
+        Ok((s, _)) => {
+            let jar = jar
+                .remove(Cookie::build(session::LOGIN_CSRF_COOKIE).path("/login"))
+                .add(session::session_cookie(s.token, state.secure_cookies));
+            Ok((jar, Redirect::to("/")).into_response())
+        }
+        Err(e @ (AppError::LoginFailed | AppError::LoginLocked { .. })) => {
+            let status = if matches!(e, AppError::LoginLocked { .. }) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            Ok(login_page(
+                &state,
+                jar,
+                status,
+                form.username,
+                Some(e.to_string()),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: CookieJar,
+    Form(f): Form<CsrfOnly>,
+) -> WebResult<Response> {
+    staff.check_csrf(&f.csrf)?;
+    state.app.logout(&staff.token, staff.actor()).await?;
+    let jar = jar.remove(Cookie::build(session::SESSION_COOKIE).path("/"));
+    Ok((jar, Redirect::to("/login")).into_response())
+}
+
+// ---------- the roster ----------
+
+pub async fn home(State(state): State<AppState>, staff: Staff) -> WebResult<Redirect> {
+    let code = state.app.home_region(staff.actor()).await?;
+    Ok(Redirect::to(&format!("/regions/{code}")))
+}
+
+#[derive(Template)]
+#[template(path = "region.html")]
+struct RegionPage {
+    nav: Option<Nav>,
+    view: RegionView,
+    child_level: &'static str,
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<i64>,
+}
+
+pub async fn region(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(code): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> WebResult<Response> {
+    let view = state
+        .app
+        .region_view(staff.actor(), &code, q.page.unwrap_or(1))
+        .await?;
+    let child_level = match view.region.level.as_str() {
+        "county" => "乡镇（街道）",
+        _ => "村（社区）",
+    };
+    Ok(render(
+        StatusCode::OK,
+        &RegionPage {
+            nav: Nav::of(&staff),
+            view,
+            child_level,
+        },
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "household.html")]
+struct HouseholdPage {
+    nav: Option<Nav>,
+    view: HouseholdView,
+}
+
+pub async fn household(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    let view = state
+        .app
+        .household_view(staff.actor(), parse_id(&id)?)
+        .await?;
+    Ok(render(
+        StatusCode::OK,
+        &HouseholdPage {
+            nav: Nav::of(&staff),
+            view,
+        },
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "member.html")]
+struct MemberPage {
+    nav: Option<Nav>,
+    view: MemberView,
+    revealed: Option<Revealed>,
+    csrf: String,
+}
+
+pub async fn member(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    let view = state.app.member_view(staff.actor(), parse_id(&id)?).await?;
+    let csrf = staff.csrf().to_string();
+    Ok(render(
+        StatusCode::OK,
+        &MemberPage {
+            nav: Nav::of(&staff),
+            view,
+            revealed: None,
+            csrf,
+        },
+    ))
+}
+
+/// Shows the full identifiers in the response to this POST only (never in a URL, never cached).
+pub async fn reveal(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> WebResult<Response> {
+    staff.check_csrf(&f.csrf)?;
+    let id = parse_id(&id)?;
+    let revealed = state.app.reveal_member(staff.actor(), id).await?;
+    let view = state.app.member_view(staff.actor(), id).await?;
+    let csrf = staff.csrf().to_string();
+    Ok(render(
+        StatusCode::OK,
+        &MemberPage {
+            nav: Nav::of(&staff),
+            view,
+            revealed: Some(revealed),
+            csrf,
+        },
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    nav: Option<Nav>,
+    q: String,
+    members: Vec<MemberRow>,
+    error: Option<String>,
+    limit: usize,
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub const SEARCH_LIMIT: i64 = 100;
+
+pub async fn search(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(sq): Query<SearchQuery>,
+) -> WebResult<Response> {
+    let (members, error, status) = match state
+        .app
+        .search_members(staff.actor(), &sq.q, SEARCH_LIMIT)
+        .await
+    {
+        Ok(m) => (m, None, StatusCode::OK),
+        Err(AppError::Invalid(msg)) => (Vec::new(), Some(msg), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e) => return Err(e.into()),
+    };
+    let page = SearchPage {
+        nav: Nav::of(&staff),
+        q: sq.q.trim().to_string(),
+        members,
+        error,
+        limit: SEARCH_LIMIT as usize,
+    };
+    Ok(render(status, &page))
+}
+
+// ---------- import ----------
+
+pub async fn template(_staff: Staff) -> WebResult<Response> {
+    let bytes = app::import::template_xlsx()?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"roster-template.xlsx\"; filename*=UTF-8''%E8%8A%B1%E5%90%8D%E5%86%8C%E6%A8%A1%E6%9D%BF.xlsx",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    nav: Option<Nav>,
+    csrf: String,
+    error: Option<String>,
+}
+
+pub async fn import_form(staff: Staff) -> WebResult<Response> {
+    staff.actor().roster_writer().ok_or(AppError::Forbidden)?;
+    let csrf = staff.csrf().to_string();
+    Ok(render(
+        StatusCode::OK,
+        &ImportPage {
+            nav: Nav::of(&staff),
+            csrf,
+            error: None,
+        },
+    ))
+}
+
+pub async fn import_upload(
+    State(state): State<AppState>,
+    staff: Staff,
+    mut form: Multipart,
+) -> WebResult<Response> {
+    let writer = staff.actor().roster_writer().ok_or(AppError::Forbidden)?;
+    let mut csrf = String::new();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let broken = |_| WebError::BadRequest("上传中断或文件过大，请重试".into());
+    while let Some(field) = form.next_field().await.map_err(broken)? {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(broken)?,
+            Some("file") => {
+                let name = field.file_name().unwrap_or("roster.xlsx").to_string();
+                let bytes = field.bytes().await.map_err(broken)?;
+                file = Some((name, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    staff.check_csrf(&csrf)?;
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        let csrf = staff.csrf().to_string();
+        let page = ImportPage {
+            nav: Nav::of(&staff),
+            csrf,
+            error: Some("请选择要上传的花名册文件（.xlsx）".into()),
+        };
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    let job = state
+        .app
+        .start_import(
+            writer,
+            staff.actor().clone(),
+            name,
+            bytes,
+            state.progress.clone(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/roster/import/{job}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "import_job.html")]
+struct ImportJobPage {
+    job: store::imports::Job,
+    errors: Vec<RowError>,
+    running: bool,
+    phase: &'static str,
+    done: usize,
+    total: usize,
+    percent: usize,
+}
+
+pub async fn import_job(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(job): Path<String>,
+) -> WebResult<Response> {
+    let (job, errors) = state.app.import_job(staff.actor(), parse_id(&job)?).await?;
+    let live = state.progress.get(job.id);
+    let running =
+        live.is_some() || matches!(job.status.as_str(), "queued" | "validating" | "writing");
+    let p = live.unwrap_or_default();
+    let percent = if p.total > 0 {
+        p.done * 100 / p.total
+    } else {
+        0
+    };
+    let page = ImportJobPage {
+        job,
+        errors,
+        running,
+        phase: p.phase.label_zh(),
+        done: p.done,
+        total: p.total.max(1),
+        percent,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+// ---------- audit ----------
+
+pub struct AuditRow {
+    at: String,
+    username: String,
+    action: String,
+    subject: String,
+    detail: String,
+    ip: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    nav: Option<Nav>,
+    entries: Vec<AuditRow>,
+    older: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    before: Option<i64>,
+}
+
+fn action_label(a: &str) -> String {
+    match a {
+        "login" => "登录",
+        "login.failed" => "登录失败",
+        "logout" => "退出",
+        "member.reveal" => "查看完整证件号",
+        "roster.import" => "导入花名册",
+        "user.create" => "创建账号",
+        "demo.load" => "载入演示数据",
+        other => other,
+    }
+    .to_string()
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<AuditQuery>,
+) -> WebResult<Response> {
+    let reader = staff.actor().audit_reader().ok_or(AppError::Forbidden)?;
+    let entries = state.app.audit_log(&reader, q.before).await?;
+    let older = (entries.len() == 100)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    let entries = entries
+        .into_iter()
+        .map(|e| AuditRow {
+            at: app::display_time(&e.at),
+            username: e.username,
+            action: action_label(&e.action),
+            subject: e.subject,
+            detail: e.detail,
+            ip: e.ip,
+        })
+        .collect();
+    Ok(render(
+        StatusCode::OK,
+        &AuditPage {
+            nav: Nav::of(&staff),
+            entries,
+            older,
+        },
+    ))
+}
