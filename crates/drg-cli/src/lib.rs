@@ -3,6 +3,7 @@
 
 mod build_pack;
 pub mod csvio;
+pub mod synth;
 
 pub use build_pack::build_pack;
 

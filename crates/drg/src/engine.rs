@@ -141,10 +141,9 @@ fn lookup(
     if code.is_empty() {
         return None;
     }
-    if let Some(&id) = table.index.get(code) {
-        if table.info[id as usize].flags & (DX_DICT | PROC_DICT) != 0
-            || table.info[id as usize].sets.1 > table.info[id as usize].sets.0
-        {
+    if let Some(id) = table.find(code) {
+        let h = &table.hot[id as usize];
+        if h.flags & (DX_DICT | PROC_DICT) != 0 || h.sets.1 > h.sets.0 {
             return Some(id);
         }
     }
@@ -161,7 +160,7 @@ fn lookup(
     }
     let upper = code.to_ascii_uppercase();
     if upper != code {
-        if let Some(&id) = table.index.get(upper.as_str()) {
+        if let Some(id) = table.find(&upper) {
             return Some(id);
         }
     }
@@ -192,7 +191,7 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
     let Some(pdx) = lookup(&m.dx, &stay.principal_dx, Field::Pdx, 1, t) else {
         return Outcome::fail(Reason::UnknownPdx, None);
     };
-    let pinfo = &m.dx.info[pdx as usize];
+    let pinfo = &m.dx.hot[pdx as usize];
     if pinfo.flags & DX_INVALID_PDX != 0 {
         if T::ON {
             t.step(Step::InvalidPdx { code: pdx });
@@ -238,7 +237,7 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
     for (i, raw) in stay.secondary_dx.iter().enumerate() {
         let pos = (i + 1).min(u16::MAX as usize) as u16;
         if let Some(id) = lookup(&m.dx, raw, Field::Sdx, pos, t) {
-            let info = &m.dx.info[id as usize];
+            let info = &m.dx.hot[id as usize];
             if T::ON && info.flags & GREY != 0 {
                 t.step(Step::Grey {
                     field: Field::Sdx,
@@ -256,7 +255,7 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
     for (i, raw) in stay.procedures.iter().enumerate() {
         let pos = (i + 1).min(u16::MAX as usize) as u16;
         if let Some(id) = lookup(&m.proc, raw, Field::Proc, pos, t) {
-            let info = &m.proc.info[id as usize];
+            let info = &m.proc.hot[id as usize];
             if T::ON && info.flags & GREY != 0 {
                 t.step(Step::Grey {
                     field: Field::Proc,
@@ -343,7 +342,7 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
                 if T::ON {
                     let (code, pos) = c
                         .procs()
-                        .find(|(p, _)| m.proc.info[*p as usize].flags & PROC_OR != 0)
+                        .find(|(p, _)| m.proc.hot[*p as usize].flags & PROC_OR != 0)
                         .unwrap_or((0, 0));
                     t.step(Step::Qy { mdc, code, pos });
                 }
@@ -404,10 +403,10 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
 /// Sets `c.mcc` / `c.cc`. A CC or MCC whose exclusion table lists the principal diagnosis
 /// does not count; the trace keeps every candidate so the coder sees what was excluded.
 fn comorbidity<T: Tracer>(m: &Model, c: &mut Ctx, t: &mut T) {
-    let ptable = m.dx.info[c.pdx as usize].cce;
+    let ptable = m.dx.hot[c.pdx as usize].cce;
     let (mut mcc, mut cc) = (false, false);
     for (id, pos) in c.sdx() {
-        let info = &m.dx.info[id as usize];
+        let info = &m.dx.hot[id as usize];
         for (table, is_mcc) in [(info.mcc, true), (info.cc, false)] {
             if table == 0 {
                 continue;
@@ -437,7 +436,7 @@ fn comorbidity<T: Tracer>(m: &Model, c: &mut Ctx, t: &mut T) {
 }
 
 fn mdc_by_pdx<T: Tracer>(m: &Model, c: &Ctx, t: &mut T) -> Result<u16, Reason> {
-    let mask = m.dx.info[c.pdx as usize].mdc_mask & !m.entry_mdc_mask;
+    let mask = m.dx.hot[c.pdx as usize].mdc_mask & !m.entry_mdc_mask;
     if mask == 0 {
         if T::ON {
             t.step(Step::NoMdc { code: c.pdx });
@@ -541,7 +540,7 @@ fn atom(m: &Model, c: &Ctx, a: &Atom) -> Option<(u32, u16)> {
         Atom::AnyProc(s) => c.procs().find(|(p, _)| m.proc.in_set(*p, s)),
         Atom::OrProc => c
             .procs()
-            .find(|(p, _)| m.proc.info[*p as usize].flags & PROC_OR != 0),
+            .find(|(p, _)| m.proc.hot[*p as usize].flags & PROC_OR != 0),
         Atom::NoOrProc => (!c.has_or).then_some((NO_CODE, 0)),
         Atom::Num(f, cmp, v) => {
             let x = match f {

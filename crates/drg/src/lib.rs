@@ -336,3 +336,35 @@ impl Grouper {
         hits
     }
 }
+
+#[cfg(test)]
+mod hash_quality {
+    /// The code hash must spread the real code sets: no two codes of a pack share a 64-bit
+    /// hash, and the low 16 bits (bucket index) take most values.
+    #[test]
+    fn code_hash_spreads_the_real_codes() {
+        use std::hash::BuildHasher;
+        let bh = std::hash::BuildHasherDefault::<crate::pack::FxHasher>::default();
+        for v in crate::Version::available() {
+            let g = crate::Grouper::load(&v).unwrap();
+            for t in [&g.m.dx, &g.m.proc] {
+                let mut low = std::collections::HashSet::new();
+                let mut full = std::collections::HashSet::new();
+                for k in t.fast.keys() {
+                    let h = bh.hash_one(k);
+                    low.insert(h & 0xffff);
+                    full.insert(h);
+                }
+                let n = t.fast.len();
+                assert_eq!(full.len(), n, "{v}: 64-bit hash collision");
+                // Expected distinct low-16 values for n random hashes: 65536 * (1 - e^(-n/65536)).
+                let expect = 65536.0 * (1.0 - (-(n as f64) / 65536.0).exp());
+                assert!(
+                    low.len() as f64 > 0.95 * expect,
+                    "{v}: {} of {expect:.0}",
+                    low.len()
+                );
+            }
+        }
+    }
+}

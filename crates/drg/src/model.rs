@@ -24,8 +24,23 @@ pub(crate) struct CodeInfo {
     pub cce: u16,
 }
 
+/// The fields grouping reads, packed apart from names so that a code costs one cache line.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Hot {
+    pub sets: (u32, u32),
+    pub mdc_mask: u32,
+    pub region_mask: u16,
+    pub mcc: u16,
+    pub cc: u16,
+    pub cce: u16,
+    pub flags: u8,
+}
+
 pub(crate) struct CodeTable {
     pub index: FxMap<Box<str>, u32>,
+    /// Codes of up to 16 bytes packed into the key itself: no pointer chase on lookup.
+    pub fast: FxMap<u128, u32>,
+    pub hot: Vec<Hot>,
     pub info: Vec<CodeInfo>,
     pub set_ids: Vec<u32>,
     pub map: FxMap<Box<str>, u32>,
@@ -35,6 +50,8 @@ impl CodeTable {
     fn new() -> Self {
         CodeTable {
             index: FxMap::default(),
+            fast: FxMap::default(),
+            hot: Vec::new(),
             info: Vec::new(),
             set_ids: Vec::new(),
             map: FxMap::default(),
@@ -61,9 +78,55 @@ impl CodeTable {
     }
     #[inline]
     pub fn in_set(&self, code: u32, set: u32) -> bool {
+        let (a, b) = self.hot[code as usize].sets;
+        self.set_ids[a as usize..b as usize].contains(&set)
+    }
+
+    /// Membership while loading, before the hot table exists.
+    fn in_set_cold(&self, code: u32, set: u32) -> bool {
         let (a, b) = self.info[code as usize].sets;
         self.set_ids[a as usize..b as usize].contains(&set)
     }
+
+    #[inline]
+    pub fn find(&self, code: &str) -> Option<u32> {
+        match pack_key(code) {
+            Some(k) => self.fast.get(&k).copied(),
+            None => self.index.get(code).copied(),
+        }
+    }
+
+    fn freeze(&mut self) {
+        self.hot = self
+            .info
+            .iter()
+            .map(|i| Hot {
+                sets: i.sets,
+                mdc_mask: i.mdc_mask,
+                region_mask: i.region_mask,
+                mcc: i.mcc,
+                cc: i.cc,
+                cce: i.cce,
+                flags: i.flags,
+            })
+            .collect();
+        self.fast = self
+            .index
+            .iter()
+            .filter_map(|(k, v)| pack_key(k).map(|p| (p, *v)))
+            .collect();
+    }
+}
+
+#[inline]
+pub(crate) fn pack_key(code: &str) -> Option<u128> {
+    let b = code.as_bytes();
+    if b.len() > 16 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..b.len()].copy_from_slice(b);
+    Some(u128::from_le_bytes(buf))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,7 +359,7 @@ impl Model {
                 .ok_or_else(|| bad(row.0, "unknown MDC"))?;
             let s = set_of(field(row, 1)?, row.0, false)?;
             for cid in 0..dx.info.len() as u32 {
-                if dx.in_set(cid, s) {
+                if dx.in_set_cold(cid, s) {
                     dx.info[cid as usize].mdc_mask |= 1 << m;
                 }
             }
@@ -310,7 +373,7 @@ impl Model {
             }
             regions.push(field(row, 0)?.to_string());
             for cid in 0..dx.info.len() as u32 {
-                if dx.in_set(cid, s) {
+                if dx.in_set_cold(cid, s) {
                     dx.info[cid as usize].region_mask |= 1 << bit;
                 }
             }
@@ -351,6 +414,8 @@ impl Model {
                 }
             }
         }
+        dx.freeze();
+        proc.freeze();
         let parse = |text: &str, line: usize| -> Result<Expr, PackError> {
             parse_expr(text, line, &|s, l, p| set_of(s, l, p))
         };
