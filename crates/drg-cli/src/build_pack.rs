@@ -238,9 +238,9 @@ pub fn build_pack(source: &Path, icd: &Path, out: &Path, version: Option<&str>) 
     }
     if source.join("invalid_proc.csv").exists() {
         for r in read_csv(&source.join("invalid_proc.csv"))? {
-            let e = pr.entry(col(&r, "code").into()).or_default();
+            let e = pr.entry(col(&r, "proc_code").into()).or_default();
             if e.0.is_empty() {
-                e.0 = col(&r, "name").into();
+                e.0 = col(&r, "proc_name").into();
             }
             e.1.insert('X');
         }
@@ -283,6 +283,9 @@ pub fn build_pack(source: &Path, icd: &Path, out: &Path, version: Option<&str>) 
                 pr.entry(col(r, "code").into()).or_default().1.insert('O');
             }
         }
+    }
+    if dx.contains_key("") || pr.contains_key("") {
+        bail!("an input table has an empty code (wrong column name?)");
     }
     for (sec, map) in [("dx", &dx), ("proc", &pr)] {
         writeln!(t, "@{sec}")?;

@@ -32,6 +32,11 @@ pub enum Reason {
     UnknownPdx,
     InvalidPdx,
     NoMdc,
+    /// The principal diagnosis is listed only for an MDC entered by its own rule (newborns,
+    /// multiple trauma…) and the stay does not meet that rule.
+    EntryNotMet {
+        mdc: u16,
+    },
     SexConflict {
         mdc: u16,
     },
@@ -309,13 +314,8 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
                 Some(mdc) => mdc,
                 None => match mdc_by_pdx(m, &c, t) {
                     Ok(mdc) => mdc,
-                    Err(r) => {
-                        let mdc = match r {
-                            Reason::SexConflict { mdc } => Some(mdc),
-                            _ => None,
-                        };
-                        return Outcome::fail(r, mdc);
-                    }
+                    // The MDC named in the reason was not entered: no MDC in the outcome.
+                    Err(r) => return Outcome::fail(r, None),
                 },
             }
         }
@@ -436,8 +436,16 @@ fn comorbidity<T: Tracer>(m: &Model, c: &mut Ctx, t: &mut T) {
 }
 
 fn mdc_by_pdx<T: Tracer>(m: &Model, c: &Ctx, t: &mut T) -> Result<u16, Reason> {
-    let mask = m.dx.hot[c.pdx as usize].mdc_mask & !m.entry_mdc_mask;
+    let all = m.dx.hot[c.pdx as usize].mdc_mask;
+    let mask = all & !m.entry_mdc_mask;
     if mask == 0 {
+        if all != 0 {
+            let mdc = all.trailing_zeros() as u16;
+            if T::ON {
+                t.step(Step::EntryNotMet { mdc, code: c.pdx });
+            }
+            return Err(Reason::EntryNotMet { mdc });
+        }
         if T::ON {
             t.step(Step::NoMdc { code: c.pdx });
         }

@@ -69,6 +69,10 @@ pub enum Step {
     NoMdc {
         code: u32,
     },
+    EntryNotMet {
+        mdc: u16,
+        code: u32,
+    },
     SexConflict {
         mdc: u16,
         code: u32,
@@ -305,6 +309,20 @@ pub(crate) fn render(m: &Model, s: &Step) -> String {
             "principal diagnosis {} is in no MDC principal-diagnosis table",
             dx(m, *code)
         ),
+        Step::EntryNotMet { mdc: i, code } => {
+            let rules: Vec<&str> = m
+                .entries
+                .iter()
+                .filter(|(e, _)| e == i)
+                .map(|(_, x)| x.text.as_str())
+                .collect();
+            format!(
+                "principal diagnosis {} is listed only for {}, whose entry rule the stay does not meet ({})",
+                dx(m, *code),
+                mdc(m, *i),
+                rules.join(" or ")
+            )
+        }
         Step::SexConflict { mdc: i, code, sex } => format!(
             "sex conflict: principal diagnosis {} belongs to {} which requires the other sex (sex given: {sex})",
             dx(m, *code),
@@ -351,6 +369,10 @@ pub(crate) fn reason_text(m: &Model, o: &Outcome) -> String {
         Reason::UnknownPdx => "unknown principal diagnosis code".into(),
         Reason::InvalidPdx => "code not allowed as principal diagnosis".into(),
         Reason::NoMdc => "principal diagnosis in no MDC table".into(),
+        Reason::EntryNotMet { mdc: i } => format!(
+            "principal diagnosis only in {}, entry conditions not met (age in days, birth weight or body regions)",
+            m.catalog.mdcs[i as usize].code
+        ),
         Reason::SexConflict { mdc: i } => {
             format!("sex conflicts with {}", m.catalog.mdcs[i as usize].code)
         }

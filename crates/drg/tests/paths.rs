@@ -114,8 +114,37 @@ fn newborn_age_bands() {
     assert_ne!(newborn_diarrhoea.1, "PV1");
     let adult = g20(&stay(1, 30, "A09.900x005", &[], &[]));
     assert_ne!(adult.0, "MDCP");
-    // A preterm diagnosis at 40 days is not an infant ADRG diagnosis: not MDCP.
-    assert_ne!(g20(&newborn(40, Some(3000), "P07.300x001")).0, "MDCP");
+    // A preterm diagnosis at 40 days is not an infant ADRG diagnosis, and the code is listed
+    // for newborns only: ungroupable, saying why.
+    let g = &common::v20().grouper;
+    let o = g.group_fast(&newborn(40, Some(3000), "P07.300x001"));
+    assert!(
+        matches!(o.reason, Some(Reason::EntryNotMet { .. })),
+        "{o:?}"
+    );
+    assert!(g.reason_text(&o).contains("MDCP"));
+    // Unknown age in days: the newborn rule cannot be applied either.
+    let mut s = newborn(3, Some(3000), "P07.300x001");
+    s.age_days = None;
+    assert!(matches!(
+        g.group_fast(&s).reason,
+        Some(Reason::EntryNotMet { .. })
+    ));
+}
+
+#[test]
+fn procedures_excluded_from_grouping_do_not_count_as_principal() {
+    let g = &common::v20().grouper;
+    let with_ct = stay(2, 80, "S72.000", &[], &["87.4102", "81.5100"]);
+    let alone = stay(2, 80, "S72.000", &[], &["81.5100"]);
+    let r = g.group(&with_ct);
+    assert_eq!(r.outcome, g.group_fast(&alone));
+    assert_eq!(g.mdc_code(&r.outcome), "MDCI");
+    assert_eq!(r.outcome.status, Status::Grouped);
+    assert!(r
+        .trace
+        .iter()
+        .any(|s| matches!(s, Step::ProcExcluded { pos: 1, .. })));
 }
 
 #[test]
