@@ -56,17 +56,23 @@ impl FromRequestParts<AppState> for Staff {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let api = parts.uri.path().starts_with("/api/");
+        let wrap = |e| {
+            if api {
+                WebError::Api(e)
+            } else {
+                WebError::App(e)
+            }
+        };
         let jar = CookieJar::from_headers(&parts.headers);
         let token = jar
             .get(SESSION_COOKIE)
             .map(|c| c.value().to_string())
-            .ok_or(WebError::App(AppError::Unauthenticated))?;
+            .ok_or_else(|| wrap(AppError::Unauthenticated))?;
         let ip = client_ip(parts);
-        let api = parts.uri.path().starts_with("/api/");
         match state.app.session(&token, &ip).await {
             Ok(signed_in) => Ok(Staff { signed_in, token }),
-            Err(e) if api => Err(WebError::Api(e)),
-            Err(e) => Err(WebError::App(e)),
+            Err(e) => Err(wrap(e)),
         }
     }
 }
