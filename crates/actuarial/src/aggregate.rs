@@ -156,6 +156,17 @@ pub fn payout_distribution(
     unit_fen: i64,
     mixing_cv: f64,
 ) -> Result<PayoutDistribution, AggregateError> {
+    payout_distribution_over(classes, unit_fen, mixing_cv, 1.0)
+}
+
+/// As [`payout_distribution`] for `time` years of risk (the log-pgf scaled by `time`): used by
+/// the mid-year re-forecast for the part of the year still to come.
+pub fn payout_distribution_over(
+    classes: &[ClassRisk],
+    unit_fen: i64,
+    mixing_cv: f64,
+    time: f64,
+) -> Result<PayoutDistribution, AggregateError> {
     let mut planner = RealFftPlanner::<f64>::new();
     let mut h: Vec<f64> = Vec::new();
     for (i, c) in classes.iter().enumerate() {
@@ -174,7 +185,7 @@ pub fn payout_distribution(
         if h.len() < hc.len() {
             h.resize(hc.len(), 0.0);
         }
-        let n = c.members as f64;
+        let n = c.members as f64 * time;
         for (a, b) in h.iter_mut().zip(&hc) {
             *a += n * b;
         }

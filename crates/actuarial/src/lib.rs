@@ -7,8 +7,14 @@
 //! classes. See `docs/actuarial.md` for the mathematics and the interpretation choices.
 
 pub mod aggregate;
+pub mod backtest;
+pub mod bridge;
+pub mod design;
 pub mod normal;
 pub mod panjer;
+pub mod risk;
 
-pub use aggregate::{payout_distribution, AggregateError, ClassRisk, PayoutDistribution};
+pub use aggregate::{
+    payout_distribution, payout_distribution_over, AggregateError, ClassRisk, PayoutDistribution,
+};
 pub use panjer::{Frequency, Severity};

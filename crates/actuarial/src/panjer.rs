@@ -62,6 +62,28 @@ impl Severity {
     }
 }
 
+/// Smallest n with P(N > n) below 1e-18 (log-space, so huge means are fine).
+fn count_bound(a: f64, b: f64, ln_p0: f64) -> usize {
+    let mut ln_p = ln_p0;
+    let mut n = 0usize;
+    let mut past_mode = false;
+    loop {
+        n += 1;
+        let ratio = a + b / n as f64;
+        if ratio <= 0.0 {
+            return n;
+        }
+        ln_p += ratio.ln();
+        if ratio < 1.0 {
+            past_mode = true;
+        }
+        // Past the mode the terms fall at least geometrically with `ratio`; bound the rest.
+        if past_mode && ratio < 1.0 && ln_p - (1.0 - ratio).ln() < -41.4 {
+            return n;
+        }
+    }
+}
+
 /// The distribution of `min(S, cap)` where `S` is the compound sum, on lattice points
 /// `0..=cap` (the last point holds P(S >= cap)). Without a cap the recursion runs until the
 /// remaining mass is below `tail` (and at most `max_len` points).
@@ -92,10 +114,14 @@ pub fn compound(
     let mut segments: Vec<(usize, f64)> = vec![(0, ln_p0)];
     g.push(1.0);
     let mean_total = freq.mean() * sev.mean();
-    let sd_total = (freq.mean() * sev.second_moment()
-        + (freq.variance() - freq.mean()) * sev.mean().powi(2))
-    .sqrt();
     let mut acc = ln_p0.exp();
+    // Beyond `n_max` subsidies of the largest amount no mass is left in double precision, even
+    // where the running sum cannot resolve `tail`.
+    let beyond = if cap.is_none() {
+        count_bound(a, b, ln_p0).saturating_mul(reach)
+    } else {
+        usize::MAX
+    };
     for x in 1..=limit {
         let xf = x as f64;
         let mut s = 0.0;
@@ -116,8 +142,8 @@ pub fn compound(
             segments.push((from, ls));
         }
         if cap.is_none() {
-            acc += s * segments.last().map_or(0.0, |s| s.1).exp();
-            if xf > mean_total + 10.0 * sd_total && 1.0 - acc < tail {
+            acc += g[x] * segments.last().map_or(0.0, |s| s.1).exp();
+            if xf > mean_total && (1.0 - acc < tail || x > beyond) {
                 break;
             }
         }

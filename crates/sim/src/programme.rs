@@ -30,6 +30,8 @@ pub struct ProgrammeSpec {
     pub frequency_shock_cv: f64,
     /// Share of member households that do not renew each year (replaced by new households).
     pub household_leave_rate: f64,
+    /// The town's own frequency level relative to the calibration (towns differ).
+    pub frequency_level: f64,
 }
 
 impl ProgrammeSpec {
@@ -44,6 +46,7 @@ impl ProgrammeSpec {
             town: "101".into(),
             frequency_shock_cv: 0.075,
             household_leave_rate: 0.07,
+            frequency_level: 1.0,
         }
     }
 }
@@ -190,6 +193,7 @@ pub fn simulate_programme(spec: &ProgrammeSpec, model: &StayModel) -> Programme 
             1.0
         };
         shocks.push(shock);
+        let shock = shock * spec.frequency_level;
         for (mi, m) in members.iter().enumerate() {
             if !m.is_member_in(year) {
                 continue;
