@@ -1,4 +1,5 @@
 //! Resident memory and load time of each embedded pack (Linux: reads /proc/self/statm).
+//! Pass a version to measure it alone in a fresh process.
 fn rss_kib() -> u64 {
     let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = s
@@ -10,7 +11,11 @@ fn rss_kib() -> u64 {
 }
 
 fn main() {
+    let only = std::env::args().nth(1);
     for v in drg::Version::available() {
+        if only.as_deref().is_some_and(|o| o != v.as_str()) {
+            continue;
+        }
         let before = rss_kib();
         let t = std::time::Instant::now();
         let g = drg::Grouper::load(&v).unwrap();
