@@ -485,17 +485,57 @@ fn mdc_by_pdx<T: Tracer>(m: &Model, c: &Ctx, t: &mut T) -> Result<u16, Reason> {
 
 /// Index of the first matching OR-branch of the ADRG's rule, if any.
 fn match_adrg<T: Tracer>(m: &Model, c: &Ctx, a: u16, t: &mut T) -> Option<u16> {
-    for (i, expr) in m.adrg[a as usize].branches.iter().enumerate() {
-        if eval(m, c, expr, t, |ev| Step::Adrg {
-            adrg: a,
-            branch: i as u16,
-            branches: m.adrg[a as usize].branches.len() as u16,
-            evidence: ev,
-        }) {
+    let (first, end) = m.adrg_branches[a as usize];
+    for (i, &span) in m.branch_spans[first as usize..end as usize]
+        .iter()
+        .enumerate()
+    {
+        if holds(m, c, span) {
+            if T::ON {
+                let e = &m.adrg[a as usize].branches[i];
+                t.step(Step::Adrg {
+                    adrg: a,
+                    branch: i as u16,
+                    branches: end as u16 - first as u16,
+                    evidence: evidence(m, c, e),
+                });
+            }
             return Some(i as u16);
         }
     }
     None
+}
+
+/// Evaluates a rule from the flat atom array: every clause must have a true atom.
+#[inline]
+fn holds(m: &Model, c: &Ctx, (start, end): (u32, u32)) -> bool {
+    let mut clause_ok = false;
+    for fa in &m.atoms[start as usize..end as usize] {
+        if !clause_ok {
+            clause_ok = atom(m, c, &fa.atom).is_some();
+        }
+        if fa.clause_end {
+            if !clause_ok {
+                return false;
+            }
+            clause_ok = false;
+        }
+    }
+    true
+}
+
+fn evidence(m: &Model, c: &Ctx, e: &Expr) -> Vec<Evidence> {
+    e.clauses
+        .iter()
+        .filter_map(|cl| {
+            cl.iter().find_map(|a| {
+                atom(m, c, a).map(|hit| Evidence {
+                    atom: a.clone(),
+                    hit,
+                })
+            })
+        })
+        .collect()
 }
 
 /// Evaluates an expression; when tracing and it holds, records `mk(evidence)`.
@@ -507,25 +547,11 @@ fn eval<T: Tracer>(
     t: &mut T,
     mk: impl FnOnce(Vec<Evidence>) -> Step,
 ) -> bool {
-    for clause in &e.clauses {
-        if !clause.iter().any(|a| atom(m, c, a).is_some()) {
-            return false;
-        }
+    if !holds(m, c, e.span) {
+        return false;
     }
     if T::ON {
-        let ev = e
-            .clauses
-            .iter()
-            .filter_map(|cl| {
-                cl.iter().find_map(|a| {
-                    atom(m, c, a).map(|hit| Evidence {
-                        atom: a.clone(),
-                        hit,
-                    })
-                })
-            })
-            .collect();
-        t.step(mk(ev));
+        t.step(mk(evidence(m, c, e)));
     }
     true
 }

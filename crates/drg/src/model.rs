@@ -147,7 +147,7 @@ pub enum Cmp {
 }
 
 /// One test of a rule. Sets are numbered as in the pack's `@set` section.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Atom {
     Pdx(u32),
     Sdx(u32),
@@ -169,6 +169,29 @@ pub enum Atom {
 pub struct Expr {
     pub clauses: Vec<Vec<Atom>>,
     pub text: String,
+    /// The same rule in the model's flat atom array, where evaluation reads it: one
+    /// contiguous run instead of three levels of heap pointers.
+    pub span: (u32, u32),
+}
+
+/// An atom of the flat array; `clause_end` closes an OR-clause.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FlatAtom {
+    pub atom: Atom,
+    pub clause_end: bool,
+}
+
+fn flatten(atoms: &mut Vec<FlatAtom>, e: &mut Expr) {
+    let start = atoms.len() as u32;
+    for clause in &e.clauses {
+        for (i, a) in clause.iter().enumerate() {
+            atoms.push(FlatAtom {
+                atom: *a,
+                clause_end: i + 1 == clause.len(),
+            });
+        }
+    }
+    e.span = (start, atoms.len() as u32);
 }
 
 pub(crate) struct CodeSet {
@@ -202,6 +225,10 @@ pub(crate) struct Model {
     pub mdc_sex: Vec<Option<u8>>,
     pub entries: Vec<(u16, Expr)>,
     pub entry_mdc_mask: u32,
+    pub atoms: Vec<FlatAtom>,
+    /// Per ADRG, the range of its OR-branches in `branch_spans`.
+    pub adrg_branches: Vec<(u32, u32)>,
+    pub branch_spans: Vec<(u32, u32)>,
     pub regions: Vec<String>,
     pub pre_mdc: Option<u16>,
 }
@@ -468,8 +495,28 @@ impl Model {
                 return Err(bad(0, format!("ADRG {} has no DRG split", a.code)));
             }
         }
+        let mut atoms = Vec::new();
+        let mut adrg_branches = Vec::new();
+        let mut branch_spans = Vec::new();
+        for (_, e) in entries.iter_mut() {
+            flatten(&mut atoms, e);
+        }
+        for a in adrg.iter_mut() {
+            let first = branch_spans.len() as u32;
+            for e in a.branches.iter_mut() {
+                flatten(&mut atoms, e);
+                branch_spans.push(e.span);
+            }
+            adrg_branches.push((first, branch_spans.len() as u32));
+            for (e, _) in a.splits.iter_mut() {
+                flatten(&mut atoms, e);
+            }
+        }
         catalog.version = manifest.version.clone();
         Ok(Model {
+            atoms,
+            adrg_branches,
+            branch_spans,
             manifest,
             catalog,
             dx,
@@ -500,6 +547,7 @@ pub(crate) fn parse_expr(text: &str, line: usize, set: &SetResolver) -> Result<E
     Ok(Expr {
         clauses,
         text: text.to_string(),
+        span: (0, 0),
     })
 }
 
