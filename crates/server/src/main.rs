@@ -77,10 +77,32 @@ enum Command {
         #[arg(long, env = "SHOUWANG_NEW_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// DRG grouping: `group`, `explain`, `search`, `build-pack`.
+    Drg {
+        #[command(subcommand)]
+        command: drg_cli::DrgCommand,
+    },
+    /// Write a synthetic programme (households, members, stays) as CSV.
+    Simulate(actuarial_cli::SimulateArgs),
+    /// One-click scheme design: the DRG subsidy table from the money and the members.
+    Design(actuarial_cli::DesignArgs),
+    /// Back-test the design on simulated programme years.
+    Backtest(actuarial_cli::BacktestArgs),
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Batch jobs are synchronous and use rayon; only the server and database jobs need tokio.
+    match cli.command {
+        Command::Drg { command } => drg_cli::run(command),
+        Command::Simulate(args) => actuarial_cli::run_simulate(args),
+        Command::Design(args) => actuarial_cli::run_design(args),
+        Command::Backtest(args) => actuarial_cli::run_backtest(args),
+        command => tokio::runtime::Runtime::new()?.block_on(run_async(cli.config, command)),
+    }
+}
+
+async fn run_async(config: Option<PathBuf>, command: Command) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SHOUWANG_LOG")
@@ -88,9 +110,8 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let file = Settings::from_file(cli.config.as_deref())?;
-    match cli.command {
+    let file = Settings::from_file(config.as_deref())?;
+    match command {
         Command::Serve {
             db,
             bind,
@@ -183,6 +204,9 @@ async fn main() -> anyhow::Result<()> {
             app.create_user(&username, &display_name, &password, role, region.as_ref())
                 .await?;
             println!("created {username}");
+        }
+        Command::Drg { .. } | Command::Simulate(_) | Command::Design(_) | Command::Backtest(_) => {
+            unreachable!("dispatched in main")
         }
     }
     Ok(())
