@@ -3,7 +3,9 @@
 //! diagnosis with sex check, ADRG (surgical, non-OR, then QY, then medical) and the DRG
 //! split. Generic over a tracer so the fast path does not even build the trace values.
 
-use crate::model::{AdrgKind, Atom, Cmp, Expr, Model, NumField, DX_DICT, DX_INVALID_PDX, GREY};
+use crate::model::{
+    AdrgKind, Atom, Cmp, Expr, Hot, Model, NumField, DX_DICT, DX_INVALID_PDX, GREY,
+};
 use crate::model::{PROC_DICT, PROC_EXCLUDED, PROC_OR};
 use crate::trace::{Evidence, Field, Step, Tracer};
 use crate::Stay;
@@ -74,18 +76,27 @@ impl Outcome {
     }
 }
 
-const INLINE: usize = 24;
+const INLINE: usize = 16;
+
+/// A code of the stay with its hot record copied in, so rules never go back to the tables.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Item {
+    pub id: u32,
+    pub pos: u16,
+    pub hot: Hot,
+}
 pub(crate) const NO_CODE: u32 = u32::MAX;
 
 /// Codes of a stay resolved to ids, kept on the stack for the common case.
 pub(crate) struct Ctx {
     pub pdx: u32,
-    sdx_buf: [(u32, u16); INLINE],
+    pub pdx_hot: Hot,
+    sdx_buf: [Item; INLINE],
     sdx_len: usize,
-    sdx_more: Vec<(u32, u16)>,
-    proc_buf: [(u32, u16); INLINE],
+    sdx_more: Vec<Item>,
+    proc_buf: [Item; INLINE],
     proc_len: usize,
-    proc_more: Vec<(u32, u16)>,
+    proc_more: Vec<Item>,
     pub has_or: bool,
     pub sex: Option<u8>,
     pub age_years: Option<i64>,
@@ -98,7 +109,7 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    fn push_sdx(&mut self, v: (u32, u16)) {
+    fn push_sdx(&mut self, v: Item) {
         if self.sdx_len < INLINE {
             self.sdx_buf[self.sdx_len] = v;
             self.sdx_len += 1;
@@ -106,7 +117,7 @@ impl Ctx {
             self.sdx_more.push(v);
         }
     }
-    fn push_proc(&mut self, v: (u32, u16)) {
+    fn push_proc(&mut self, v: Item) {
         if self.proc_len < INLINE {
             self.proc_buf[self.proc_len] = v;
             self.proc_len += 1;
@@ -114,24 +125,22 @@ impl Ctx {
             self.proc_more.push(v);
         }
     }
-    /// (code id, 1-based position in the input list).
+    /// Secondary diagnoses kept for grouping; `pos` is the 1-based input position.
     #[inline]
-    pub fn sdx(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
+    pub fn sdx(&self) -> impl Iterator<Item = &Item> + '_ {
         self.sdx_buf[..self.sdx_len]
             .iter()
             .chain(self.sdx_more.iter())
-            .copied()
     }
     #[inline]
-    pub fn procs(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
+    pub fn procs(&self) -> impl Iterator<Item = &Item> + '_ {
         self.proc_buf[..self.proc_len]
             .iter()
             .chain(self.proc_more.iter())
-            .copied()
     }
     #[inline]
-    pub fn main_proc(&self) -> Option<(u32, u16)> {
-        (self.proc_len > 0).then(|| self.proc_buf[0])
+    pub fn main_proc(&self) -> Option<&Item> {
+        (self.proc_len > 0).then(|| &self.proc_buf[0])
     }
 }
 
@@ -141,15 +150,14 @@ fn lookup(
     field: Field,
     pos: u16,
     t: &mut impl Tracer,
-) -> Option<u32> {
+) -> Option<(u32, Hot)> {
     let code = raw.trim();
     if code.is_empty() {
         return None;
     }
-    if let Some(id) = table.find(code) {
-        let h = &table.hot[id as usize];
+    if let Some((id, h)) = table.find(code) {
         if h.flags & (DX_DICT | PROC_DICT) != 0 || h.sets.1 > h.sets.0 {
-            return Some(id);
+            return Some((id, h));
         }
     }
     if let Some(&id) = table.map.get(code) {
@@ -161,12 +169,12 @@ fn lookup(
                 to: id,
             });
         }
-        return Some(id);
+        return Some((id, table.hot[id as usize]));
     }
     let upper = code.to_ascii_uppercase();
     if upper != code {
-        if let Some(id) = table.find(&upper) {
-            return Some(id);
+        if let Some(found) = table.find(&upper) {
+            return Some(found);
         }
     }
     if T_ON(t) {
@@ -193,10 +201,9 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
         }
         return Outcome::fail(Reason::MissingPdx, None);
     }
-    let Some(pdx) = lookup(&m.dx, &stay.principal_dx, Field::Pdx, 1, t) else {
+    let Some((pdx, pinfo)) = lookup(&m.dx, &stay.principal_dx, Field::Pdx, 1, t) else {
         return Outcome::fail(Reason::UnknownPdx, None);
     };
-    let pinfo = &m.dx.hot[pdx as usize];
     if pinfo.flags & DX_INVALID_PDX != 0 {
         if T::ON {
             t.step(Step::InvalidPdx { code: pdx });
@@ -223,10 +230,11 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
     };
     let mut c = Ctx {
         pdx,
-        sdx_buf: [(0, 0); INLINE],
+        pdx_hot: pinfo,
+        sdx_buf: [Item::default(); INLINE],
         sdx_len: 0,
         sdx_more: Vec::new(),
-        proc_buf: [(0, 0); INLINE],
+        proc_buf: [Item::default(); INLINE],
         proc_len: 0,
         proc_more: Vec::new(),
         has_or: false,
@@ -241,8 +249,7 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
     };
     for (i, raw) in stay.secondary_dx.iter().enumerate() {
         let pos = (i + 1).min(u16::MAX as usize) as u16;
-        if let Some(id) = lookup(&m.dx, raw, Field::Sdx, pos, t) {
-            let info = &m.dx.hot[id as usize];
+        if let Some((id, info)) = lookup(&m.dx, raw, Field::Sdx, pos, t) {
             if T::ON && info.flags & GREY != 0 {
                 t.step(Step::Grey {
                     field: Field::Sdx,
@@ -250,17 +257,16 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
                     code: id,
                 });
             }
-            if id == pdx || c.sdx().any(|(s, _)| s == id) {
+            if id == pdx || c.sdx().any(|s| s.id == id) {
                 continue;
             }
             c.regions |= info.region_mask as u32;
-            c.push_sdx((id, pos));
+            c.push_sdx(Item { id, pos, hot: info });
         }
     }
     for (i, raw) in stay.procedures.iter().enumerate() {
         let pos = (i + 1).min(u16::MAX as usize) as u16;
-        if let Some(id) = lookup(&m.proc, raw, Field::Proc, pos, t) {
-            let info = &m.proc.hot[id as usize];
+        if let Some((id, info)) = lookup(&m.proc, raw, Field::Proc, pos, t) {
             if T::ON && info.flags & GREY != 0 {
                 t.step(Step::Grey {
                     field: Field::Proc,
@@ -275,10 +281,10 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
                 continue;
             }
             c.has_or |= info.flags & PROC_OR != 0;
-            c.push_proc((id, pos));
+            c.push_proc(Item { id, pos, hot: info });
         }
     }
-    comorbidity(m, &mut c, t);
+    comorbidity(&mut c, t);
 
     // 2. Pre-MDC.
     let mut chosen: Option<(u16, u16)> = None; // (mdc, adrg)
@@ -342,7 +348,8 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
                 if T::ON {
                     let (code, pos) = c
                         .procs()
-                        .find(|(p, _)| m.proc.hot[*p as usize].flags & PROC_OR != 0)
+                        .find(|p| p.hot.flags & PROC_OR != 0)
+                        .map(|p| (p.id, p.pos))
                         .unwrap_or((0, 0));
                     t.step(Step::Qy { mdc, code, pos });
                 }
@@ -402,11 +409,11 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
 
 /// Sets `c.mcc` / `c.cc`. A CC or MCC whose exclusion table lists the principal diagnosis
 /// does not count; the trace keeps every candidate so the coder sees what was excluded.
-fn comorbidity<T: Tracer>(m: &Model, c: &mut Ctx, t: &mut T) {
-    let ptable = m.dx.hot[c.pdx as usize].cce;
+fn comorbidity<T: Tracer>(c: &mut Ctx, t: &mut T) {
+    let ptable = c.pdx_hot.cce;
     let (mut mcc, mut cc) = (false, false);
-    for (id, pos) in c.sdx() {
-        let info = &m.dx.hot[id as usize];
+    for s in c.sdx() {
+        let (id, pos, info) = (s.id, s.pos, &s.hot);
         for (table, is_mcc) in [(info.mcc, true), (info.cc, false)] {
             if table == 0 {
                 continue;
@@ -436,7 +443,7 @@ fn comorbidity<T: Tracer>(m: &Model, c: &mut Ctx, t: &mut T) {
 }
 
 fn mdc_by_pdx<T: Tracer>(m: &Model, c: &Ctx, t: &mut T) -> Result<u16, Reason> {
-    let all = m.dx.hot[c.pdx as usize].mdc_mask;
+    let all = c.pdx_hot.mdc_mask;
     let mask = all & !m.entry_mdc_mask;
     if mask == 0 {
         if all != 0 {
@@ -561,20 +568,32 @@ fn eval<T: Tracer>(
 #[inline]
 fn atom(m: &Model, c: &Ctx, a: &Atom) -> Option<(u32, u16)> {
     match *a {
-        Atom::Pdx(s) => m.dx.in_set(c.pdx, s).then_some((c.pdx, 0)),
-        Atom::Sdx(s) => c.sdx().find(|(d, _)| m.dx.in_set(*d, s)),
+        Atom::Pdx(s) => m.dx.in_range(c.pdx_hot.sets, s).then_some((c.pdx, 0)),
+        Atom::Sdx(s) => c
+            .sdx()
+            .find(|d| m.dx.in_range(d.hot.sets, s))
+            .map(|d| (d.id, d.pos)),
         Atom::AnyDx(s) => {
-            if m.dx.in_set(c.pdx, s) {
+            if m.dx.in_range(c.pdx_hot.sets, s) {
                 Some((c.pdx, 0))
             } else {
-                c.sdx().find(|(d, _)| m.dx.in_set(*d, s))
+                c.sdx()
+                    .find(|d| m.dx.in_range(d.hot.sets, s))
+                    .map(|d| (d.id, d.pos))
             }
         }
-        Atom::MainProc(s) => c.main_proc().filter(|(p, _)| m.proc.in_set(*p, s)),
-        Atom::AnyProc(s) => c.procs().find(|(p, _)| m.proc.in_set(*p, s)),
+        Atom::MainProc(s) => c
+            .main_proc()
+            .filter(|p| m.proc.in_range(p.hot.sets, s))
+            .map(|p| (p.id, p.pos)),
+        Atom::AnyProc(s) => c
+            .procs()
+            .find(|p| m.proc.in_range(p.hot.sets, s))
+            .map(|p| (p.id, p.pos)),
         Atom::OrProc => c
             .procs()
-            .find(|(p, _)| m.proc.hot[*p as usize].flags & PROC_OR != 0),
+            .find(|p| p.hot.flags & PROC_OR != 0)
+            .map(|p| (p.id, p.pos)),
         Atom::NoOrProc => (!c.has_or).then_some((NO_CODE, 0)),
         Atom::Num(f, cmp, v) => {
             let x = match f {

@@ -343,27 +343,33 @@ mod hash_quality {
     /// hash, and the low 16 bits (bucket index) take most values.
     #[test]
     fn code_hash_spreads_the_real_codes() {
-        use std::hash::BuildHasher;
-        let bh = std::hash::BuildHasherDefault::<crate::pack::FxHasher>::default();
         for v in crate::Version::available() {
             let g = crate::Grouper::load(&v).unwrap();
             for t in [&g.m.dx, &g.m.proc] {
-                let mut low = std::collections::HashSet::new();
                 let mut full = std::collections::HashSet::new();
-                for k in t.fast.keys() {
-                    let h = bh.hash_one(k);
-                    low.insert(h & 0xffff);
-                    full.insert(h);
+                let mut longest = 0usize;
+                for info in &t.info {
+                    let Some(k) = crate::model::pack_key(&info.code) else {
+                        continue;
+                    };
+                    assert!(
+                        full.insert(crate::model::slot_hash(k)),
+                        "{v}: 64-bit hash collision"
+                    );
+                    // Linear probing: the run from the home slot to the code's slot stays short.
+                    let mut i = crate::model::slot_hash(k) & t.slot_mask;
+                    let mut run = 0;
+                    while t.slots[i].key != k {
+                        i = (i + 1) & t.slot_mask;
+                        run += 1;
+                    }
+                    longest = longest.max(run);
+                    // Every code is found with its own hot record.
+                    let (id, hot) = t.find(&info.code).unwrap();
+                    assert_eq!(&*t.info[id as usize].code, &*info.code);
+                    assert_eq!(hot, t.hot[id as usize]);
                 }
-                let n = t.fast.len();
-                assert_eq!(full.len(), n, "{v}: 64-bit hash collision");
-                // Expected distinct low-16 values for n random hashes: 65536 * (1 - e^(-n/65536)).
-                let expect = 65536.0 * (1.0 - (-(n as f64) / 65536.0).exp());
-                assert!(
-                    low.len() as f64 > 0.95 * expect,
-                    "{v}: {} of {expect:.0}",
-                    low.len()
-                );
+                assert!(longest < 64, "{v}: probe run of {longest}");
             }
         }
     }

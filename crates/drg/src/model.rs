@@ -26,6 +26,21 @@ pub(crate) struct CodeInfo {
 
 /// The fields grouping reads, packed apart from names so that a code costs one cache line.
 #[derive(Clone, Copy, Default)]
+pub(crate) struct Slot {
+    pub key: u128,
+    pub hot: Hot,
+    pub id: u32,
+}
+
+#[inline]
+pub(crate) fn slot_hash(key: u128) -> usize {
+    use std::hash::Hasher;
+    let mut h = crate::pack::FxHasher::default();
+    h.write_u128(key);
+    h.finish() as usize
+}
+
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
 pub(crate) struct Hot {
     pub sets: (u32, u32),
     pub mdc_mask: u32,
@@ -38,8 +53,10 @@ pub(crate) struct Hot {
 
 pub(crate) struct CodeTable {
     pub index: FxMap<Box<str>, u32>,
-    /// Codes of up to 16 bytes packed into the key itself: no pointer chase on lookup.
-    pub fast: FxMap<u128, u32>,
+    /// Open-addressing table of codes of up to 16 bytes, key packed in the slot next to the
+    /// code's hot record: a lookup touches one slot, usually one cache line.
+    pub slots: Vec<Slot>,
+    pub slot_mask: usize,
     pub hot: Vec<Hot>,
     pub info: Vec<CodeInfo>,
     pub set_ids: Vec<u32>,
@@ -50,7 +67,8 @@ impl CodeTable {
     fn new() -> Self {
         CodeTable {
             index: FxMap::default(),
-            fast: FxMap::default(),
+            slots: Vec::new(),
+            slot_mask: 0,
             hot: Vec::new(),
             info: Vec::new(),
             set_ids: Vec::new(),
@@ -76,11 +94,6 @@ impl CodeTable {
         self.index.insert(code.into(), id);
         id
     }
-    #[inline]
-    pub fn in_set(&self, code: u32, set: u32) -> bool {
-        let (a, b) = self.hot[code as usize].sets;
-        self.set_ids[a as usize..b as usize].contains(&set)
-    }
 
     /// Membership while loading, before the hot table exists.
     fn in_set_cold(&self, code: u32, set: u32) -> bool {
@@ -89,10 +102,28 @@ impl CodeTable {
     }
 
     #[inline]
-    pub fn find(&self, code: &str) -> Option<u32> {
+    pub fn in_range(&self, (a, b): (u32, u32), set: u32) -> bool {
+        self.set_ids[a as usize..b as usize].contains(&set)
+    }
+
+    /// The code's id and hot record.
+    #[inline]
+    pub fn find(&self, code: &str) -> Option<(u32, Hot)> {
         match pack_key(code) {
-            Some(k) => self.fast.get(&k).copied(),
-            None => self.index.get(code).copied(),
+            Some(k) => {
+                let mut i = slot_hash(k) & self.slot_mask;
+                loop {
+                    let s = &self.slots[i];
+                    if s.key == k {
+                        return Some((s.id, s.hot));
+                    }
+                    if s.key == 0 {
+                        return None;
+                    }
+                    i = (i + 1) & self.slot_mask;
+                }
+            }
+            None => self.index.get(code).map(|&id| (id, self.hot[id as usize])),
         }
     }
 
@@ -110,18 +141,32 @@ impl CodeTable {
                 flags: i.flags,
             })
             .collect();
-        self.fast = self
-            .index
-            .iter()
-            .filter_map(|(k, v)| pack_key(k).map(|p| (p, *v)))
-            .collect();
+        let cap = (self.info.len() + self.info.len() / 2)
+            .next_power_of_two()
+            .max(16);
+        self.slots = vec![Slot::default(); cap];
+        self.slot_mask = cap - 1;
+        for (id, info) in self.info.iter().enumerate() {
+            let Some(k) = pack_key(&info.code) else {
+                continue;
+            };
+            let mut i = slot_hash(k) & self.slot_mask;
+            while self.slots[i].key != 0 {
+                i = (i + 1) & self.slot_mask;
+            }
+            self.slots[i] = Slot {
+                key: k,
+                hot: self.hot[id],
+                id: id as u32,
+            };
+        }
     }
 }
 
 #[inline]
 pub(crate) fn pack_key(code: &str) -> Option<u128> {
     let b = code.as_bytes();
-    if b.len() > 16 {
+    if b.is_empty() || b.len() > 16 {
         return None;
     }
     let mut buf = [0u8; 16];
