@@ -126,8 +126,8 @@ fn log_pgf(pmf: &[f64], planner: &mut RealFftPlanner<f64>) -> Vec<f64> {
     if q <= 0.0 {
         return vec![0.0];
     }
-    // Coefficients beyond j·k are of order (2q)^j: take enough periods for 1e-18.
-    let reps = ((-41.4) / (2.0 * q).ln()).ceil().clamp(2.0, 128.0) as usize + 1;
+    // Coefficients beyond j·k are of order (2q)^j: take enough periods for 1e-16.
+    let reps = ((-36.8) / (2.0 * q).ln()).ceil().clamp(2.0, 128.0) as usize + 1;
     let n = next_pow2(k * reps);
     let fwd = planner.plan_fft_forward(n);
     let inv = planner.plan_fft_inverse(n);
@@ -228,8 +228,10 @@ pub fn payout_distribution_over(
         0.0
     };
     // Window: generous on the right, where the gamma mixture has its long tail.
-    let left = (12.0 * sd).max(40.0);
-    let right = ((16.0 + 4.0 * skew.max(0.0)) * sd).max(60.0);
+    // Beyond 8 sd below and 10 + 6·skew sd above the mean the mass is below 1e-12 for the
+    // near-normal and gamma-like totals met here; it would wrap around, not vanish.
+    let left = (8.0 * sd).max(40.0);
+    let right = ((10.0 + 6.0 * skew.max(0.0)) * sd).max(60.0);
     let lo = (mean - left).floor().max(0.0) as u64;
     let width = (mean + right).ceil() as u64 - lo + 1;
     let m = next_pow2(width as usize);

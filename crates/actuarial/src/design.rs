@@ -373,10 +373,43 @@ pub fn design(
         .filter(|w| *w > 0.0)
         .fold(f64::INFINITY, f64::min);
     let s_max = rules.per_stay_cap_fen as f64 / wmin * 1.01;
+    // Start from the scale that meets the mean target if payouts were linear in the scale,
+    // bracket, then bisect on the NP conditions.
+    let np_mean = |s: f64| -> f64 {
+        let amounts = table_for(rules, risk, &weights, s);
+        let loyal: Vec<i64> = amounts.iter().map(|a| rules.loyal_amount(*a)).collect();
+        let (classes, unit, _) = class_risks(risk, rules, pop, &amounts, &loyal);
+        cumulants(&classes, 0.0)[0] * unit as f64
+    };
+    let probe = s_max * 1e-3;
+    let m_probe = np_mean(probe).max(1.0);
+    let guess = (probe * mean_cap / m_probe).min(s_max);
     let (mut lo, mut hi) = (0.0, s_max);
-    if np_ok(hi) {
-        lo = hi;
-    } else {
+    let mut g = guess;
+    for _ in 0..12 {
+        if np_ok(g) {
+            lo = g;
+            if g >= s_max {
+                break;
+            }
+            g = (g * 1.25).min(s_max);
+        } else {
+            hi = g;
+            break;
+        }
+    }
+    if lo == 0.0 {
+        let mut g = guess * 0.8;
+        for _ in 0..40 {
+            if np_ok(g) {
+                lo = g;
+                break;
+            }
+            hi = g;
+            g *= 0.8;
+        }
+    }
+    if lo < s_max {
         for _ in 0..40 {
             let mid = 0.5 * (lo + hi);
             if np_ok(mid) {
@@ -390,32 +423,32 @@ pub fn design(
         }
     }
     // Exact refinement: bracket the NP answer by exact evaluations, then bisect.
-    let mut a = lo * 0.97;
+    let mut a = lo * 0.99;
     let mut s_ok = None;
     while a > 1e-6 * s_max {
         if exact_ok(a)? {
             s_ok = Some(a);
             break;
         }
-        a /= 1.1;
+        a /= 1.05;
     }
     if s_ok.is_none() && exact_ok(0.0)? {
         a = 0.0;
         s_ok = Some(0.0);
     }
     if s_ok.is_some() {
-        let mut b = (lo * 1.03).min(s_max).max(a);
+        let mut b = (lo * 1.01).min(s_max).max(a);
         while b < s_max && exact_ok(b)? {
             a = b;
             s_ok = Some(b);
-            b = (b * 1.1).min(s_max);
+            b = (b * 1.05).min(s_max);
         }
         if b >= s_max && exact_ok(s_max)? {
             a = s_max;
             s_ok = Some(s_max);
         }
         for _ in 0..16 {
-            if b - a <= 1e-3 * b {
+            if b - a <= 2e-3 * b {
                 break;
             }
             let mid = 0.5 * (a + b);

@@ -1,0 +1,79 @@
+//! Speed of the engine: one exact evaluation for a 100,000-member town, and full designs for
+//! 100,000 and 1,000,000 members (prior only: the widest parameter risk, hence the widest grid).
+
+use actuarial::design::{
+    design, drg_weights, evaluate, table_for, DesignTargets, Population, SchemeRules, Weighting,
+};
+use actuarial::risk::{class_count, RiskModel, Thresholds};
+use criterion::{criterion_group, criterion_main, Criterion};
+use sim::{drg_catalogue, DrgVersion, StayModel};
+
+fn town(m: &StayModel, n: f64) -> Population {
+    let ages = sim::calibration::age_structure();
+    let mut members = vec![(0, 0); class_count(m)];
+    for (sc, c) in m.classes.iter().enumerate() {
+        let share: f64 = ages
+            .iter()
+            .filter(|a| a.from >= c.band.from && a.to <= c.band.to)
+            .map(|a| a.male)
+            .sum::<f64>()
+            * 0.5;
+        for (ii, s) in [0.95, 0.02, 0.03].iter().enumerate() {
+            let k = (n * share * s).round();
+            members[sc * 3 + ii] = ((k * 0.4).round() as u64, (k - (k * 0.4).round()) as u64);
+        }
+    }
+    Population { members }
+}
+
+fn rules() -> SchemeRules {
+    SchemeRules {
+        thresholds: Thresholds {
+            resident_fen: 250_000,
+            employee_fen: 250_000,
+            uninsured_fen: 700_000,
+        },
+        min_subsidy_fen: 30_000,
+        per_stay_cap_fen: 1_000_000,
+        yearly_cap_fen: Some(2_000_000),
+        loyalty_bonus_pct: 10,
+        excluded: vec![],
+        rounding_unit_fen: 1_000,
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let m = StayModel::new();
+    let r = rules();
+    let risk = RiskModel::prior(&m, drg_catalogue(DrgVersion::V20), r.thresholds);
+    let w = drg_weights(&risk, Weighting::Need);
+    let pop = town(&m, 100_000.0);
+    let budget = 100_000 * 9_500;
+    let table = table_for(&r, &risk, &w, 0.8);
+    let mut g = c.benchmark_group("actuarial");
+    g.sample_size(10);
+    g.bench_function("exact_distribution_100k", |b| {
+        b.iter(|| evaluate(&risk, &r, &pop, &table, budget).unwrap())
+    });
+    let t = DesignTargets {
+        money_available_fen: budget,
+        target_surplus: 0.05,
+        shortfall_probability: 0.025,
+        weighting: Weighting::Need,
+    };
+    g.bench_function("design_100k", |b| {
+        b.iter(|| design(&risk, &r, &pop, &t).unwrap())
+    });
+    let pop_1m = town(&m, 1_000_000.0);
+    let t_1m = DesignTargets {
+        money_available_fen: 1_000_000 * 9_500,
+        ..t.clone()
+    };
+    g.bench_function("design_1m", |b| {
+        b.iter(|| design(&risk, &r, &pop_1m, &t_1m).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(group, benches);
+criterion_main!(group);
