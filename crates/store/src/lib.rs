@@ -210,3 +210,32 @@ mod tests {
         }
     }
 }
+
+/// Fresh databases for tests and benchmarks: a new SQLite file in the temp directory, or a new
+/// PostgreSQL database created through `SHOUWANG_TEST_PG_URL` (default: the local server's
+/// `test` database with trust auth).
+pub mod testing {
+    use sqlx::Connection;
+
+    pub fn pg_admin_url() -> String {
+        std::env::var("SHOUWANG_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    }
+
+    /// The URL of a new, empty database on `backend`.
+    pub async fn fresh_database(backend: crate::Backend) -> crate::Result<String> {
+        let name = format!("sw_test_{}", uuid::Uuid::new_v4().simple());
+        match backend {
+            crate::Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                Ok(format!("sqlite://{}", path.display()))
+            }
+            crate::Backend::Postgres => {
+                let admin = pg_admin_url();
+                let mut conn = sqlx::PgConnection::connect(&admin).await?;
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                Ok(format!("{base}/{name}"))
+            }
+        }
+    }
+}

@@ -12,33 +12,15 @@ pub enum Backend {
     Postgres,
 }
 
-pub fn pg_admin_url() -> String {
-    std::env::var("SHOUWANG_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
 /// A fresh, empty database URL for one test.
 pub async fn fresh_database(backend: Backend) -> String {
-    let name = format!("sw_test_{}", uuid::Uuid::new_v4().simple());
-    match backend {
-        Backend::Sqlite => {
-            let path = std::env::temp_dir().join(format!("{name}.db"));
-            format!("sqlite://{}", path.display())
-        }
-        Backend::Postgres => {
-            use sqlx::Connection;
-            let admin = pg_admin_url();
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .expect("PostgreSQL must be running at 127.0.0.1:5432 (see README: test setup)");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
-            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-            format!("{base}/{name}")
-        }
-    }
+    let b = match backend {
+        Backend::Sqlite => store::Backend::Sqlite,
+        Backend::Postgres => store::Backend::Postgres,
+    };
+    store::testing::fresh_database(b)
+        .await
+        .expect("a fresh database (PostgreSQL must be running at 127.0.0.1:5432; see README)")
 }
 
 pub async fn fresh_app(backend: Backend) -> App {
