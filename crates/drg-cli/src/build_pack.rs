@@ -48,8 +48,12 @@ impl Sets {
         let mut key: Vec<String> = codes.to_vec();
         key.sort();
         key.dedup();
+        // Identical lists are stored once, but only under the same label: the label is what
+        // the trace shows a coder ("table 386 \"PS2 …\""), so it must name the right rule.
         if let Some(&id) = self.by_content.get(&(is_proc, key.clone())) {
-            return id;
+            if self.lines[id].1 == label {
+                return id;
+            }
         }
         let id = self.lines.len();
         self.lines.push((is_proc, label.to_string(), key.clone()));
