@@ -13,7 +13,7 @@
 //! nothing underflows.
 //!
 //! The principal logarithm is the right branch when P(benefit > 0) < 1/2 for every class
-//! (then |G_c - 1| < 1 on the unit circle); classes beyond that are rejected.
+//! (then |G_c/p0 - 1| < 1 on the unit circle); classes beyond that are rejected.
 
 use realfft::num_complex::Complex64;
 use realfft::RealFftPlanner;
@@ -126,8 +126,10 @@ fn log_pgf(pmf: &[f64], planner: &mut RealFftPlanner<f64>) -> Vec<f64> {
     if q <= 0.0 {
         return vec![0.0];
     }
-    // Coefficients beyond j·k are of order (2q)^j: take enough periods for 1e-16.
-    let reps = ((-36.8) / (2.0 * q).ln()).ceil().clamp(2.0, 128.0) as usize + 1;
+    // log G = log p0 + log(1 + u) with u = (G - p0)/p0 of l1-norm q/p0 < 1: the coefficients in
+    // the j-th period of k points are bounded by (q/p0)^j. Take enough periods for 1e-16.
+    let ratio = q / pmf[0];
+    let reps = ((-36.8) / ratio.ln()).ceil().clamp(2.0, 128.0) as usize + 1;
     let n = next_pow2(k * reps);
     let fwd = planner.plan_fft_forward(n);
     let inv = planner.plan_fft_inverse(n);

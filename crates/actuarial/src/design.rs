@@ -176,7 +176,7 @@ pub fn table_for(rules: &SchemeRules, risk: &RiskModel, weights: &[f64], s: f64)
 }
 
 /// Per-member yearly benefit distributions of every (class, new/consecutive) group.
-fn class_risks(
+pub fn class_risks(
     risk: &RiskModel,
     rules: &SchemeRules,
     pop: &Population,

@@ -12,6 +12,7 @@ pub mod bridge;
 pub mod design;
 pub mod normal;
 pub mod panjer;
+pub mod reforecast;
 pub mod risk;
 
 pub use aggregate::{
