@@ -16,7 +16,10 @@ fn population() -> Vec<sim::Household> {
         seed: 42,
         villages: app::demo::demo_villages()
             .into_iter()
-            .map(|(code, _, _)| sim::VillageSpec { code, members: MEMBERS / 20 })
+            .map(|(code, _, _)| sim::VillageSpec {
+                code,
+                members: MEMBERS / 20,
+            })
             .collect(),
     };
     sim::generate_population(&spec)
@@ -24,7 +27,10 @@ fn population() -> Vec<sim::Household> {
 
 async fn empty_county(backend: store::Backend) -> App {
     let url = store::testing::fresh_database(backend).await.unwrap();
-    let app = App::new(store::Db::connect(&url).await.unwrap(), PiiKeys::from_base64(&PiiKeys::generate_base64()).unwrap());
+    let app = App::new(
+        store::Db::connect(&url).await.unwrap(),
+        PiiKeys::from_base64(&PiiKeys::generate_base64()).unwrap(),
+    );
     app.load_demo(0, 1).await.unwrap().unwrap(); // regions and logins, no people
     app
 }
@@ -32,8 +38,15 @@ async fn empty_county(backend: store::Backend) -> App {
 async fn import(app: &App, bytes: Vec<u8>) -> usize {
     let actor = Actor::system();
     let writer = actor.roster_writer().unwrap();
-    let out = app.import_roster(&writer, &actor, "bench.xlsx", bytes, &|_| {}).await.unwrap();
-    assert!(out.errors.is_empty(), "{:?}", &out.errors[..out.errors.len().min(5)]);
+    let out = app
+        .import_roster(&writer, &actor, "bench.xlsx", bytes, &|_| {})
+        .await
+        .unwrap();
+    assert!(
+        out.errors.is_empty(),
+        "{:?}",
+        &out.errors[..out.errors.len().min(5)]
+    );
     out.added_members
 }
 
@@ -47,10 +60,17 @@ fn bench_backend(c: &mut Criterion, backend: store::Backend, label: &str) {
     let households = population();
     let rows = app::import::population_rows(&households);
     let bytes = app::import::roster_xlsx(&rows).unwrap();
-    eprintln!("{label}: roster of {} members, {} households, {:.1} MB", rows.len(), households.len(), bytes.len() as f64 / 1e6);
+    eprintln!(
+        "{label}: roster of {} members, {} households, {:.1} MB",
+        rows.len(),
+        households.len(),
+        bytes.len() as f64 / 1e6
+    );
 
     let mut g = c.benchmark_group(format!("roster_{label}"));
-    g.sample_size(10).measurement_time(Duration::from_secs(60)).warm_up_time(Duration::from_secs(1));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(60))
+        .warm_up_time(Duration::from_secs(1));
     g.bench_function("import_100k_xlsx", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
@@ -68,9 +88,19 @@ fn bench_backend(c: &mut Criterion, backend: store::Backend, label: &str) {
 
     let app = rt.block_on(empty_county(backend));
     rt.block_on(import(&app, bytes.clone()));
-    let town = Actor { region: Some(domain::RegionCode::parse("370323104").unwrap()), role: domain::Role::TownAdmin, ..Actor::system() };
-    let ids: Vec<String> = households.iter().flat_map(|h| h.members.iter().map(|p| p.id_number.to_string())).collect();
-    let names: Vec<String> = households.iter().flat_map(|h| h.members.iter().map(|p| p.name.to_string())).collect();
+    let town = Actor {
+        region: Some(domain::RegionCode::parse("370323104").unwrap()),
+        role: domain::Role::TownAdmin,
+        ..Actor::system()
+    };
+    let ids: Vec<String> = households
+        .iter()
+        .flat_map(|h| h.members.iter().map(|p| p.id_number.to_string()))
+        .collect();
+    let names: Vec<String> = households
+        .iter()
+        .flat_map(|h| h.members.iter().map(|p| p.name.to_string()))
+        .collect();
     for (kind, keys) in [("id_number", &ids), ("name", &names)] {
         let lat: Vec<Duration> = (0..2000)
             .map(|i| {
@@ -80,12 +110,16 @@ fn bench_backend(c: &mut Criterion, backend: store::Backend, label: &str) {
                 t.elapsed()
             })
             .collect();
-        eprintln!("{label}: search by {kind} at {MEMBERS} members: p95 {:?}", p95(lat));
+        eprintln!(
+            "{label}: search by {kind} at {MEMBERS} members: p95 {:?}",
+            p95(lat)
+        );
         let mut i = 0usize;
         c.bench_function(&format!("roster_{label}/search_{kind}_100k"), |b| {
             b.iter(|| {
                 i += 1;
-                rt.block_on(app.search_members(&town, &keys[(i * 7919) % keys.len()], 100)).unwrap()
+                rt.block_on(app.search_members(&town, &keys[(i * 7919) % keys.len()], 100))
+                    .unwrap()
             })
         });
     }

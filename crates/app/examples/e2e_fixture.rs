@@ -10,7 +10,10 @@ fn main() {
         r[0] = "370323104205".into();
         r[2] = no.into();
         r[3] = name.into();
-        r[4] = ResidentIdNumber::from_parts("370323", NaiveDate::from_ymd_opt(y, 6, 1).unwrap(), seq).unwrap().to_string();
+        r[4] =
+            ResidentIdNumber::from_parts("370323", NaiveDate::from_ymd_opt(y, 6, 1).unwrap(), seq)
+                .unwrap()
+                .to_string();
         r[5] = rel.into();
         r[6] = phone.into();
         r[7] = "城乡居民医保".into();

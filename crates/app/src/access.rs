@@ -31,6 +31,19 @@ pub struct AuditReader {
     scope: Scope,
 }
 
+/// Proof that the holder may place poverty-monitored people in a virtual village: a county
+/// decision in the programmes' rules (e.g. 沂源: "统一划入幸福社区").
+#[derive(Debug)]
+pub struct VirtualVillagePlacer {
+    scope: Scope,
+}
+
+impl VirtualVillagePlacer {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+
 impl RosterWriter {
     pub fn scope(&self) -> &Scope {
         &self.scope
@@ -71,6 +84,12 @@ impl Actor {
             Role::SystemAdmin | Role::CountyAdmin | Role::TownAdmin | Role::VillageClerk
         )
         .then(|| RosterWriter {
+            scope: self.scope(),
+        })
+    }
+
+    pub fn virtual_village_placer(&self) -> Option<VirtualVillagePlacer> {
+        matches!(self.role, Role::SystemAdmin | Role::CountyAdmin).then(|| VirtualVillagePlacer {
             scope: self.scope(),
         })
     }

@@ -902,10 +902,19 @@ pub fn population_rows(households: &[sim::Household]) -> Vec<[String; COLUMNS.le
             r[C_NAME] = p.name.to_string();
             r[C_ID] = p.id_number.to_string();
             r[C_REL] = p.relation.label_zh().to_string();
-            r[C_PHONE] = p.phone.as_ref().map(|x| x.as_str().to_string()).unwrap_or_default();
+            r[C_PHONE] = p
+                .phone
+                .as_ref()
+                .map(|x| x.as_str().to_string())
+                .unwrap_or_default();
             r[C_INS] = p.insurance.label_zh().to_string();
             if let Some((_, since)) = p.statuses.first() {
-                r[C_STATUS] = p.statuses.iter().map(|(s, _)| s.label_zh()).collect::<Vec<_>>().join("、");
+                r[C_STATUS] = p
+                    .statuses
+                    .iter()
+                    .map(|(s, _)| s.label_zh())
+                    .collect::<Vec<_>>()
+                    .join("、");
                 r[C_SINCE] = since.format("%Y-%m-%d").to_string();
             }
             rows.push(r);

@@ -10,7 +10,7 @@ pub mod error;
 pub mod import;
 pub mod roster;
 
-pub use access::{Actor, AuditReader, RosterWriter};
+pub use access::{Actor, AuditReader, RosterWriter, VirtualVillagePlacer};
 pub use crypto::PiiKeys;
 pub use error::{AppError, AppResult};
 

@@ -198,7 +198,8 @@ impl App {
         let village = store::regions::get(&mut conn, &scope, &household.village_code)
             .await?
             .ok_or(AppError::NotFound)?;
-        let breadcrumbs = self.breadcrumbs(&mut conn, actor, &village.code).await?;
+        let mut breadcrumbs = self.breadcrumbs(&mut conn, actor, &village.code).await?;
+        breadcrumbs.push(village.clone());
         let members = store::roster::household_members(&mut conn, &scope, id)
             .await?
             .iter()
@@ -224,7 +225,8 @@ impl App {
         let village = store::regions::get(&mut conn, &scope, &m.village_code)
             .await?
             .ok_or(AppError::NotFound)?;
-        let breadcrumbs = self.breadcrumbs(&mut conn, actor, &village.code).await?;
+        let mut breadcrumbs = self.breadcrumbs(&mut conn, actor, &village.code).await?;
+        breadcrumbs.push(village.clone());
         let statuses = store::roster::member_statuses(&mut conn, id)
             .await?
             .into_iter()
@@ -313,5 +315,99 @@ impl App {
             .into_iter()
             .map(|r| (r.code, r.name))
             .collect())
+    }
+}
+
+impl App {
+    /// Virtual villages (e.g. 幸福社区) inside the placer's area.
+    pub async fn virtual_villages(
+        &self,
+        placer: &crate::VirtualVillagePlacer,
+    ) -> AppResult<Vec<Region>> {
+        let mut conn = self.db.acquire().await?;
+        Ok(store::regions::villages(&mut conn, placer.scope())
+            .await?
+            .into_iter()
+            .filter(|r| r.is_virtual)
+            .collect())
+    }
+
+    /// Places a poverty-alleviated or poverty-monitored member in a virtual village as a household
+    /// of their own. A head who still has household members must first hand over the headship,
+    /// so that no household is left without a head.
+    pub async fn place_in_virtual_village(
+        &self,
+        placer: &crate::VirtualVillagePlacer,
+        actor: &Actor,
+        member_id: i64,
+        village_code: &str,
+    ) -> AppResult<()> {
+        let scope = placer.scope();
+        let mut tx = self.db.begin().await?;
+        let m = store::roster::get_member(&mut tx, scope, member_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let target = store::regions::get(&mut tx, scope, village_code)
+            .await?
+            .filter(|r| r.is_virtual)
+            .ok_or_else(|| AppError::Invalid("请选择本辖区内的虚拟村（如幸福社区）".into()))?;
+        let current = store::regions::get_unscoped(&mut tx, &m.village_code).await?;
+        if current.is_some_and(|r| r.is_virtual) {
+            return Err(AppError::Invalid("该成员已在虚拟村中".into()));
+        }
+        let statuses = store::roster::member_statuses(&mut tx, member_id).await?;
+        let eligible = statuses.iter().any(|s| {
+            s.until.is_none()
+                && matches!(
+                    SpecialStatus::from_code(&s.status),
+                    Some(SpecialStatus::PovertyAlleviated | SpecialStatus::PovertyMonitored)
+                )
+        });
+        if !eligible {
+            return Err(AppError::Invalid(
+                "只有脱贫享受政策人口和防返贫监测对象可以划入虚拟村".into(),
+            ));
+        }
+        let others =
+            store::roster::household_members(&mut tx, &store::Scope::all(), m.household_id)
+                .await?
+                .len()
+                - 1;
+        if m.relation == Relation::Head.code() && others > 0 {
+            return Err(AppError::Invalid(
+                "该成员是户主且户内还有其他成员，请先变更户主".into(),
+            ));
+        }
+        let now = self.now_text();
+        let household = store::roster::insert_household(
+            &mut tx,
+            &target.code,
+            &format!("XF{member_id:07}"),
+            None,
+            &now,
+        )
+        .await?;
+        store::roster::move_member(
+            &mut tx,
+            member_id,
+            household,
+            &target.code,
+            Relation::Head.code(),
+            &now,
+        )
+        .await?;
+        store::roster::delete_household_if_empty(&mut tx, m.household_id).await?;
+        let detail = format!("由{}划入{}", m.village_code, target.name);
+        self.audit(
+            &mut tx,
+            actor,
+            &m.village_code,
+            "member.place_virtual",
+            &format!("member:{member_id}"),
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+        Ok(())
     }
 }

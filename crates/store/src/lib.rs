@@ -218,7 +218,8 @@ pub mod testing {
     use sqlx::Connection;
 
     pub fn pg_admin_url() -> String {
-        std::env::var("SHOUWANG_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+        std::env::var("SHOUWANG_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
     }
 
     /// The URL of a new, empty database on `backend`.
@@ -232,7 +233,9 @@ pub mod testing {
             crate::Backend::Postgres => {
                 let admin = pg_admin_url();
                 let mut conn = sqlx::PgConnection::connect(&admin).await?;
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await?;
                 let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
                 Ok(format!("{base}/{name}"))
             }

@@ -487,3 +487,35 @@ mod tests {
         assert_eq!(values_placeholders(2, 2), "($1, $2), ($3, $4)");
     }
 }
+
+/// Moves a member to another household (placing a poverty-monitored person in a virtual village).
+pub async fn move_member(
+    conn: &mut Conn,
+    member_id: i64,
+    household_id: i64,
+    village_code: &str,
+    relation: &str,
+    now: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE members SET household_id = $2, village_code = $3, relation = $4, updated_at = $5 WHERE id = $1")
+        .bind(member_id)
+        .bind(household_id)
+        .bind(village_code)
+        .bind(relation)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes a household that no longer has members; returns whether it did.
+pub async fn delete_household_if_empty(conn: &mut Conn, household_id: i64) -> Result<bool> {
+    let n = sqlx::query(
+        "DELETE FROM households WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM members m WHERE m.household_id = $1)",
+    )
+    .bind(household_id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}

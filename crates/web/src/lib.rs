@@ -32,6 +32,7 @@ pub const ENTITY_ROUTES: &[(&str, &str)] = &[
     ("GET", "/households/{id}"),
     ("GET", "/members/{id}"),
     ("POST", "/members/{id}/reveal"),
+    ("POST", "/members/{id}/place"),
     ("GET", "/roster/import/{job}"),
     ("GET", "/api/v1/regions/{code}"),
     ("GET", "/api/v1/households/{id}"),
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/households/{id}", get(pages::household))
         .route("/members/{id}", get(pages::member))
         .route("/members/{id}/reveal", post(pages::reveal))
+        .route("/members/{id}/place", post(pages::place))
         .route("/search", get(pages::search))
         .route("/roster/template.xlsx", get(pages::template))
         .route(

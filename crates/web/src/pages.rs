@@ -273,6 +273,30 @@ struct MemberPage {
     view: MemberView,
     revealed: Option<Revealed>,
     csrf: String,
+    /// Virtual villages the viewer may place this member in (county admins only).
+    virtual_villages: Vec<store::regions::Region>,
+}
+
+impl MemberPage {
+    async fn build(
+        state: &AppState,
+        staff: &Staff,
+        id: i64,
+        revealed: Option<Revealed>,
+    ) -> WebResult<MemberPage> {
+        let view = state.app.member_view(staff.actor(), id).await?;
+        let virtual_villages = match staff.actor().virtual_village_placer() {
+            Some(p) if !view.village.is_virtual => state.app.virtual_villages(&p).await?,
+            _ => Vec::new(),
+        };
+        Ok(MemberPage {
+            nav: Nav::of(staff),
+            view,
+            revealed,
+            csrf: staff.csrf().to_string(),
+            virtual_villages,
+        })
+    }
 }
 
 pub async fn member(
@@ -280,17 +304,8 @@ pub async fn member(
     staff: Staff,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
-    let view = state.app.member_view(staff.actor(), parse_id(&id)?).await?;
-    let csrf = staff.csrf().to_string();
-    Ok(render(
-        StatusCode::OK,
-        &MemberPage {
-            nav: Nav::of(&staff),
-            view,
-            revealed: None,
-            csrf,
-        },
-    ))
+    let page = MemberPage::build(&state, &staff, parse_id(&id)?, None).await?;
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// Shows the full identifiers in the response to this POST only (never in a URL, never cached).
@@ -303,17 +318,37 @@ pub async fn reveal(
     staff.check_csrf(&f.csrf)?;
     let id = parse_id(&id)?;
     let revealed = state.app.reveal_member(staff.actor(), id).await?;
-    let view = state.app.member_view(staff.actor(), id).await?;
-    let csrf = staff.csrf().to_string();
-    Ok(render(
-        StatusCode::OK,
-        &MemberPage {
-            nav: Nav::of(&staff),
-            view,
-            revealed: Some(revealed),
-            csrf,
-        },
-    ))
+    let page = MemberPage::build(&state, &staff, id, Some(revealed)).await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+pub struct PlaceForm {
+    csrf: String,
+    #[serde(default)]
+    village: String,
+}
+
+/// A county admin places a poverty-monitored member in a virtual village (幸福社区).
+pub async fn place(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<PlaceForm>,
+) -> WebResult<Response> {
+    staff.check_csrf(&f.csrf)?;
+    let id = parse_id(&id)?;
+    // Outside the area the member does not exist (404) whatever the role; inside, the role decides.
+    state.app.member_view(staff.actor(), id).await?;
+    let placer = staff
+        .actor()
+        .virtual_village_placer()
+        .ok_or(AppError::Forbidden)?;
+    state
+        .app
+        .place_in_virtual_village(&placer, staff.actor(), id, &f.village)
+        .await?;
+    Ok(Redirect::to(&format!("/members/{id}")).into_response())
 }
 
 #[derive(Template)]
@@ -508,6 +543,7 @@ fn action_label(a: &str) -> String {
         "login.failed" => "登录失败",
         "logout" => "退出",
         "member.reveal" => "查看完整证件号",
+        "member.place_virtual" => "划入虚拟村",
         "roster.import" => "导入花名册",
         "user.create" => "创建账号",
         "demo.load" => "载入演示数据",

@@ -173,3 +173,113 @@ async fn reveal_is_audited(backend: Backend) {
 }
 
 on_both_backends!(town_admin_browses_and_finds, reveal_is_audited);
+
+/// The county places a poverty-monitored person in the virtual village 幸福社区; nobody else
+/// may, and only such people can be placed.
+async fn county_places_poverty_monitored_in_virtual_village(backend: Backend) {
+    let t = TestApp::spawn(backend, 100).await;
+    let town = t.login("town").await;
+    let mut r: [String; app::import::COLUMNS.len()] = Default::default();
+    r[0] = "370323104206".into();
+    r[2] = "P001".into();
+    r[3] = "苗守贫".into();
+    r[4] = domain::ResidentIdNumber::from_parts(
+        "370323",
+        chrono::NaiveDate::from_ymd_opt(1950, 1, 2).unwrap(),
+        613,
+    )
+    .unwrap()
+    .to_string();
+    r[5] = "户主".into();
+    r[7] = "城乡居民医保".into();
+    r[8] = "防返贫监测".into();
+    r[9] = "2024-01-01".into();
+    let mut plain = r.clone();
+    plain[2] = "P002".into();
+    plain[3] = "常普通".into();
+    plain[4] = domain::ResidentIdNumber::from_parts(
+        "370323",
+        chrono::NaiveDate::from_ymd_opt(1951, 1, 2).unwrap(),
+        615,
+    )
+    .unwrap()
+    .to_string();
+    plain[8].clear();
+    plain[9].clear();
+    assert!(town
+        .import("p.xlsx", app::import::roster_xlsx(&[r, plain]).unwrap())
+        .await
+        .has("新增 2 人"));
+    let id_of = |page: &Page| {
+        page.body
+            .split("href=\"/members/")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let poor = id_of(&town.get("/search?q=苗守贫").await);
+    let other = id_of(&town.get("/search?q=常普通").await);
+
+    // A town admin sees no placement form and is refused.
+    assert!(!town
+        .get(&format!("/members/{poor}"))
+        .await
+        .has("划入虚拟村"));
+    let csrf = town.csrf().await;
+    let p = town
+        .post_form(
+            &format!("/members/{poor}/place"),
+            &[("csrf", &csrf), ("village", "370323104999")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+
+    let county = t.login("county").await;
+    let page = county.get(&format!("/members/{poor}")).await;
+    assert!(page.has("划入虚拟村") && page.has("370323104999"));
+    let csrf = county.csrf().await;
+    // Not into an ordinary village, and not someone without the status.
+    let p = county
+        .post_form(
+            &format!("/members/{poor}/place"),
+            &[("csrf", &csrf), ("village", "370323104201")],
+        )
+        .await;
+    assert_eq!(p.status, 422);
+    let p = county
+        .post_form(
+            &format!("/members/{other}/place"),
+            &[("csrf", &csrf), ("village", "370323104999")],
+        )
+        .await;
+    assert_eq!(p.status, 422);
+    assert!(p.has("防返贫监测"));
+
+    let p = county
+        .post_form(
+            &format!("/members/{poor}/place"),
+            &[("csrf", &csrf), ("village", "370323104999")],
+        )
+        .await;
+    assert_eq!(p.status, 200);
+    assert!(p.url.ends_with(&format!("/members/{poor}")));
+    assert!(
+        p.has("幸福社区") && !p.has("划入虚拟村（"),
+        "now in the virtual village, no form any more"
+    );
+    assert!(county.get("/audit").await.has("<td>划入虚拟村</td>"));
+    // Placed twice is refused.
+    let again = county
+        .post_form(
+            &format!("/members/{poor}/place"),
+            &[("csrf", &csrf), ("village", "370323104999")],
+        )
+        .await;
+    assert_eq!(again.status, 422);
+    assert!(again.has("已在虚拟村"));
+}
+
+on_both_backends!(county_places_poverty_monitored_in_virtual_village);
