@@ -68,34 +68,6 @@ pub fn parse_stay(rec: &csv::StringRecord) -> Result<Stay, String> {
     })
 }
 
-/// One output row for one input record.
-pub fn group_record(g: &Grouper, rec: &csv::StringRecord) -> [String; 7] {
-    let case_id = rec.get(0).unwrap_or("").to_string();
-    match parse_stay(rec) {
-        Err(reason) => [
-            case_id,
-            String::new(),
-            String::new(),
-            "0000".into(),
-            "未入组".into(),
-            Status::Ungroupable.as_str().into(),
-            reason,
-        ],
-        Ok(stay) => {
-            let o = g.group_fast(&stay);
-            [
-                case_id,
-                g.mdc_code(&o).to_string(),
-                g.adrg_code(&o).to_string(),
-                g.drg_code(&o).into_owned(),
-                g.drg_name(&o).into_owned(),
-                o.status.as_str().to_string(),
-                g.reason_text(&o),
-            ]
-        }
-    }
-}
-
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct GroupStats {
     pub rows: u64,
@@ -147,41 +119,71 @@ pub fn group_file(g: &Grouper, input: &Path, output: &Path, progress: bool) -> R
         None
     };
     let mut stats = GroupStats::default();
-    let mut chunk: Vec<csv::StringRecord> = Vec::with_capacity(CHUNK);
-    let mut rec = csv::StringRecord::new();
+    // Records are reused from chunk to chunk: no allocation per row once warmed up.
+    let mut chunk: Vec<csv::StringRecord> = vec![csv::StringRecord::new(); CHUNK];
     loop {
-        chunk.clear();
-        while chunk.len() < CHUNK {
-            match rd.read_record(&mut rec) {
-                Ok(true) => chunk.push(rec.clone()),
+        let mut len = 0;
+        while len < CHUNK {
+            match rd.read_record(&mut chunk[len]) {
+                Ok(true) => len += 1,
                 Ok(false) => break,
                 Err(e) => {
                     // Invalid UTF-8 or similar: keep the row count, report the row.
-                    let mut bad = csv::StringRecord::new();
+                    let bad = &mut chunk[len];
+                    bad.clear();
                     bad.push_field("");
                     bad.push_field(&format!("unreadable row: {e}"));
-                    chunk.push(bad);
+                    len += 1;
                 }
             }
         }
-        if chunk.is_empty() {
+        if len == 0 {
             break;
         }
-        let rows: Vec<[String; 7]> = chunk.par_iter().map(|r| group_record(g, r)).collect();
-        for row in &rows {
+        let results: Vec<Result<drg::Outcome, String>> = chunk[..len]
+            .par_iter()
+            .map(|r| parse_stay(r).map(|stay| g.group_fast(&stay)))
+            .collect();
+        for (rec, res) in chunk[..len].iter().zip(&results) {
+            let case_id = rec.get(0).unwrap_or("");
             stats.rows += 1;
-            match row[5].as_str() {
-                "grouped" => stats.grouped += 1,
-                "qy" => stats.qy += 1,
-                _ => stats.ungroupable += 1,
+            match res {
+                Ok(o) => {
+                    match o.status {
+                        Status::Grouped => stats.grouped += 1,
+                        Status::Qy => stats.qy += 1,
+                        Status::Ungroupable => stats.ungroupable += 1,
+                    }
+                    let reason = g.reason_text(o);
+                    wr.write_record([
+                        case_id,
+                        g.mdc_code(o),
+                        g.adrg_code(o),
+                        &g.drg_code(o),
+                        &g.drg_name(o),
+                        o.status.as_str(),
+                        &reason,
+                    ])?;
+                }
+                Err(reason) => {
+                    stats.ungroupable += 1;
+                    wr.write_record([
+                        case_id,
+                        "",
+                        "",
+                        "0000",
+                        "未入组",
+                        Status::Ungroupable.as_str(),
+                        reason,
+                    ])?;
+                }
             }
-            wr.write_record(row)?;
         }
         if let Some(b) = &bar {
             b.set_position(rd.position().byte());
             b.set_message(format!("{} rows", stats.rows));
         }
-        if chunk.len() < CHUNK {
+        if len < CHUNK {
             break;
         }
     }
