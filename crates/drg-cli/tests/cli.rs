@@ -119,7 +119,7 @@ fn large_files_stream_in_chunks_and_keep_order() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("cases.csv");
     let output = dir.path().join("grouped.csv");
-    let mut text = String::from(drg_cli::csvio::INPUT_HEADER.join(","));
+    let mut text = drg_cli::csvio::INPUT_HEADER.join(",");
     text.push('\n');
     let n = 70_000; // more than two chunks
     for i in 0..n {

@@ -144,12 +144,14 @@ impl Ctx {
     }
 }
 
-fn lookup(
+/// Resolves one code of the stay: 医保版 code, then the edition maps (and dagger part), then
+/// upper case. Unknown codes are reported, never silently dropped.
+fn lookup<T: Tracer>(
     table: &crate::model::CodeTable,
     raw: &str,
     field: Field,
     pos: u16,
-    t: &mut impl Tracer,
+    t: &mut T,
 ) -> Option<(u32, Hot)> {
     let code = raw.trim();
     if code.is_empty() {
@@ -161,7 +163,7 @@ fn lookup(
         }
     }
     if let Some(&id) = table.map.get(code) {
-        if T_ON(t) {
+        if T::ON {
             t.step(Step::Mapped {
                 field,
                 pos,
@@ -177,7 +179,7 @@ fn lookup(
             return Some(found);
         }
     }
-    if T_ON(t) {
+    if T::ON {
         t.step(Step::Unknown {
             field,
             pos,
@@ -185,12 +187,6 @@ fn lookup(
         });
     }
     None
-}
-
-#[allow(non_snake_case)]
-#[inline(always)]
-fn T_ON<T: Tracer>(_: &T) -> bool {
-    T::ON
 }
 
 pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
@@ -290,8 +286,7 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
     let mut chosen: Option<(u16, u16)> = None; // (mdc, adrg)
     if let Some(a_mdc) = m.pre_mdc {
         for &a in &m.mdc_adrgs[a_mdc as usize][AdrgKind::PreMdc as usize] {
-            if let Some(b) = match_adrg(m, &c, a, t) {
-                let _ = b;
+            if match_adrg(m, &c, a, t).is_some() {
                 chosen = Some((a_mdc, a));
                 break;
             }
@@ -535,12 +530,8 @@ fn evidence(m: &Model, c: &Ctx, e: &Expr) -> Vec<Evidence> {
     e.clauses
         .iter()
         .filter_map(|cl| {
-            cl.iter().find_map(|a| {
-                atom(m, c, a).map(|hit| Evidence {
-                    atom: a.clone(),
-                    hit,
-                })
-            })
+            cl.iter()
+                .find_map(|a| atom(m, c, a).map(|hit| Evidence { atom: *a, hit }))
         })
         .collect()
 }

@@ -332,7 +332,6 @@ impl Model {
                 name: field(row, 3)?.to_string(),
                 kind,
             });
-            let _ = &mut mdc_adrgs;
         }
         let mut drg_idx: FxMap<String, u16> = FxMap::default();
         for row in tables.section("drg") {

@@ -108,9 +108,12 @@ impl Manifest {
     }
 }
 
-/// Raw sections of the tables file, each a list of (line number, tab-split fields).
+/// One data line: (line number, tab-split fields).
+pub(crate) type Row = (usize, Vec<String>);
+
+/// Raw sections of the tables file, in file order.
 pub(crate) struct RawTables {
-    pub sections: Vec<(String, Vec<(usize, Vec<String>)>)>,
+    pub sections: Vec<(String, Vec<Row>)>,
 }
 
 impl RawTables {
@@ -123,7 +126,7 @@ impl RawTables {
     }
 
     pub fn parse_text(text: &str) -> Result<RawTables, PackError> {
-        let mut sections: Vec<(String, Vec<(usize, Vec<String>)>)> = Vec::new();
+        let mut sections: Vec<(String, Vec<Row>)> = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let n = i + 1;
             if line.is_empty() || line.starts_with('#') {
@@ -156,7 +159,7 @@ impl RawTables {
     }
 }
 
-pub(crate) fn field<'a>(row: &'a (usize, Vec<String>), i: usize) -> Result<&'a str, PackError> {
+pub(crate) fn field(row: &Row, i: usize) -> Result<&str, PackError> {
     row.1.get(i).map(|s| s.as_str()).ok_or(PackError::Table {
         line: row.0,
         msg: format!("missing field {}", i + 1),

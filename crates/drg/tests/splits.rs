@@ -46,7 +46,9 @@ fn check(l: &Loaded, stride: usize) -> usize {
         }
         let base = base.unwrap_or_else(|| panic!("no base stay for {adrg}"));
         let ptable = p.cce.get(&base.principal_dx).copied().unwrap_or(0);
-        let variants: [(&str, &[(String, u16)], bool, bool, bool); 3] = [
+        // (what, code list, is MCC, is CC, excluded by the principal diagnosis's table)
+        type Variant<'a> = (&'a str, &'a [(String, u16)], bool, bool, bool);
+        let variants: [Variant; 3] = [
             ("MCC", &p.mcc, true, false, false),
             ("CC", &p.cc, false, true, false),
             ("excluded MCC", &p.mcc, true, false, true),
