@@ -15,6 +15,7 @@ enum Command {
     Simulate(actuarial_cli::SimulateArgs),
     Design(actuarial_cli::DesignArgs),
     Backtest(actuarial_cli::BacktestArgs),
+    Reforecast(actuarial_cli::ReforecastArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -22,5 +23,6 @@ fn main() -> anyhow::Result<()> {
         Command::Simulate(a) => actuarial_cli::run_simulate(a),
         Command::Design(a) => actuarial_cli::run_design(a),
         Command::Backtest(a) => actuarial_cli::run_backtest(a),
+        Command::Reforecast(a) => actuarial_cli::run_reforecast(a),
     }
 }

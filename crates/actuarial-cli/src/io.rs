@@ -377,3 +377,82 @@ pub fn design_json(
         "burden_reduction": e.burden_reduction,
     })
 }
+
+/// Amounts of a `table.csv` in the order of the risk model's catalogue.
+pub fn read_table(path: &Path, risk: &RiskModel) -> Result<Vec<i64>> {
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let headers = r.headers()?.clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("{}: no column {name}", path.display()))
+    };
+    let (cc, ca) = (col("drg_code")?, col("amount_yuan")?);
+    let mut by_code = HashMap::new();
+    for rec in r.records() {
+        let rec = rec?;
+        by_code.insert(rec[cc].to_string(), parse_yuan(&rec[ca])?.0);
+    }
+    risk.drgs
+        .iter()
+        .map(|d| {
+            by_code
+                .get(&d.code)
+                .copied()
+                .with_context(|| format!("{}: no amount for {}", path.display(), d.code))
+        })
+        .collect()
+}
+
+/// Claims of the scheme year filed by `as_of` and what they were paid under the table.
+pub fn decided_claims(
+    p: &Programme,
+    year: i32,
+    as_of: NaiveDate,
+    rules: &SchemeRules,
+    risk: &RiskModel,
+    amounts: &[i64],
+) -> (usize, i64) {
+    let index: HashMap<&str, usize> = risk
+        .drgs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.code.as_str(), i))
+        .collect();
+    let mut stays: Vec<&Stay> = p
+        .stays
+        .iter()
+        .filter(|s| s.scheme_year == year)
+        .filter(|s| {
+            s.claim_delay_days
+                .is_some_and(|d| s.discharge + Days::new(d.into()) <= as_of)
+        })
+        .collect();
+    stays.sort_by_key(|s| s.discharge + Days::new(s.claim_delay_days.unwrap_or(0).into()));
+    let mut per_member: HashMap<usize, i64> = HashMap::new();
+    let mut n = 0;
+    for s in stays {
+        let m = &p.members[s.member];
+        if s.out_of_pocket.0 < rules.thresholds.get(m.insurance) {
+            continue;
+        }
+        let Some(&d) = index.get(s.drg.as_str()) else {
+            continue;
+        };
+        if amounts[d] == 0 {
+            continue;
+        }
+        let amount = if m.first_year < year {
+            rules.loyal_amount(amounts[d])
+        } else {
+            amounts[d]
+        };
+        let e = per_member.entry(s.member).or_default();
+        let room = rules.yearly_cap_fen.map_or(i64::MAX, |c| c - *e);
+        *e += amount.min(room).max(0);
+        n += 1;
+    }
+    (n, per_member.values().sum())
+}

@@ -10,6 +10,7 @@ use actuarial::bridge::{experience_of, population_of};
 use actuarial::design::{design, Design, DesignTargets, Population, SchemeRules, Weighting};
 use actuarial::risk::{class_count, class_index, CredibilityParams, RiskModel, Thresholds};
 use anyhow::{bail, Context, Result};
+use chrono::Datelike;
 use sim::{drg_catalogue, simulate_programme, DrgVersion, ProgrammeSpec, StayModel};
 
 /// `shouwang simulate`: a synthetic programme as CSV files.
@@ -153,6 +154,19 @@ pub struct DesignArgs {
     /// Output folder (created): table.csv, summary.json, report.txt.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// `shouwang reforecast`: mid-year forecast of the year-end payout and the risk warning.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReforecastArgs {
+    #[command(flatten)]
+    pub design: DesignArgs,
+    /// The table in force (`table.csv` written by `design`).
+    #[arg(long)]
+    pub table: PathBuf,
+    /// Date of the re-forecast (YYYY-MM-DD); claims filed by then count as decided.
+    #[arg(long)]
+    pub as_of: chrono::NaiveDate,
 }
 
 /// `shouwang backtest`: stated vs realised shortfall over simulated programme-years.
@@ -337,6 +351,59 @@ pub fn run_design(args: DesignArgs) -> Result<()> {
     let report = design_report(&d, &rules, &targets, &source);
     std::fs::write(args.out.join("report.txt"), &report)?;
     print!("{report}");
+    Ok(())
+}
+
+pub fn run_reforecast(args: ReforecastArgs) -> Result<()> {
+    use actuarial::reforecast::{reforecast, DelayModel, ReforecastInput};
+    let rules = args.design.scheme.rules()?;
+    let (risk, pop, money, source) = design_inputs(&args.design, &rules)?;
+    let amounts = io::read_table(&args.table, &risk)?;
+    let dir = args
+        .design
+        .from
+        .as_ref()
+        .context("--from is needed: the claims so far come from its stays.csv")?;
+    let p = io::read_programme(dir)?;
+    let year = args.design.year.unwrap_or(args.as_of.year_ce().1 as i32);
+    let jan1 = chrono::NaiveDate::from_ymd_opt(year, 1, 1).context("bad year")?;
+    let elapsed = ((args.as_of - jan1).num_days() as f64 / 365.0).clamp(0.0, 1.0);
+    let (claims, paid) = io::decided_claims(&p, year, args.as_of, &rules, &risk, &amounts);
+    let r = reforecast(&ReforecastInput {
+        risk: &risk,
+        rules: &rules,
+        population: &pop,
+        amounts_fen: &amounts,
+        budget_fen: money,
+        accepted_shortfall: args.design.scheme.shortfall_prob,
+        elapsed,
+        claims_decided: claims,
+        paid_fen: paid,
+        delay: DelayModel::default(),
+    })?;
+    std::fs::create_dir_all(&args.design.out)?;
+    std::fs::write(
+        args.design.out.join("reforecast.json"),
+        serde_json::to_string_pretty(&r)?,
+    )?;
+    println!(
+        "Re-forecast of {year} as of {} ({source}); {:.0}% of the year elapsed",
+        args.as_of,
+        elapsed * 100.0
+    );
+    println!("Decided so far: {claims} claims, {} yuan; expected filed by now {:.0}, not yet filed {:.0}", yuan(paid as f64), r.expected_claims_by_now, r.expected_unfiled_claims);
+    println!("Frequency vs design: {:.3}; year-end payout expected {} yuan; 50/90/95/99%: {} / {} / {} / {} yuan",
+        r.level_update, yuan(r.expected_year_end_fen), yuan(r.quantiles_fen[0] as f64), yuan(r.quantiles_fen[1] as f64), yuan(r.quantiles_fen[2] as f64), yuan(r.quantiles_fen[3] as f64));
+    println!(
+        "Money available {} yuan; P(shortfall) {:.2}%{}",
+        yuan(money as f64),
+        r.p_shortfall * 100.0,
+        if r.warning {
+            " — 风险预警: above the accepted level"
+        } else {
+            ""
+        }
+    );
     Ok(())
 }
 
