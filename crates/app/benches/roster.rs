@@ -25,14 +25,24 @@ fn population() -> Vec<sim::Household> {
     sim::generate_population(&spec)
 }
 
-async fn empty_county(backend: store::Backend) -> App {
+async fn empty_county(backend: store::Backend) -> (App, String) {
     let url = store::testing::fresh_database(backend).await.unwrap();
     let app = App::new(
         store::Db::connect(&url).await.unwrap(),
         PiiKeys::from_base64(&PiiKeys::generate_base64()).unwrap(),
     );
     app.load_demo(0, 1).await.unwrap().unwrap(); // regions and logins, no people
-    app
+    (app, url)
+}
+
+/// Closes the pool and removes a SQLite file (PostgreSQL databases are dropped by the test script).
+async fn discard(app: App, url: &str) {
+    app.db.close().await;
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{path}{suffix}"));
+        }
+    }
 }
 
 async fn import(app: &App, bytes: Vec<u8>) -> usize {
@@ -75,18 +85,19 @@ fn bench_backend(c: &mut Criterion, backend: store::Backend, label: &str) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let app = rt.block_on(empty_county(backend));
+                let (app, url) = rt.block_on(empty_county(backend));
                 let t = Instant::now();
                 let n = rt.block_on(import(&app, bytes.clone()));
                 total += t.elapsed();
                 assert_eq!(n, rows.len());
+                rt.block_on(discard(app, &url));
             }
             total
         })
     });
     g.finish();
 
-    let app = rt.block_on(empty_county(backend));
+    let (app, url) = rt.block_on(empty_county(backend));
     rt.block_on(import(&app, bytes.clone()));
     let town = Actor {
         region: Some(domain::RegionCode::parse("370323104").unwrap()),
@@ -123,6 +134,7 @@ fn bench_backend(c: &mut Criterion, backend: store::Backend, label: &str) {
             })
         });
     }
+    rt.block_on(discard(app, &url));
 }
 
 fn benches(c: &mut Criterion) {

@@ -528,16 +528,21 @@ fn validate(
         }
     }
     // Household rules: one head per household, counting what is already registered.
-    let mut by_household: BTreeMap<(String, String), Vec<(usize, bool)>> = BTreeMap::new();
+    // Per household: its rows (number, is head) and the first address given.
+    type Rows = (Vec<(usize, bool)>, Option<String>);
+    let mut by_household: BTreeMap<(String, String), Rows> = BTreeMap::new();
     for (row, g) in &good {
-        by_household
+        let entry = by_household
             .entry((g.village_code.clone(), g.household_no.clone()))
-            .or_default()
-            .push((*row, g.relation == Relation::Head));
+            .or_default();
+        entry.0.push((*row, g.relation == Relation::Head));
+        if entry.1.is_none() {
+            entry.1.clone_from(&g.address);
+        }
     }
     let mut new_households = Vec::new();
-    for (key, rows) in &by_household {
-        let exists = known.households.contains(key);
+    for (key, (rows, address)) in by_household {
+        let exists = known.households.contains(&key);
         let heads: Vec<usize> = rows.iter().filter(|(_, h)| *h).map(|(r, _)| *r).collect();
         if exists {
             for r in heads {
@@ -565,13 +570,7 @@ fn validate(
                     }
                 }
             }
-            let address = good
-                .iter()
-                .find(|(_, g)| {
-                    g.village_code == key.0 && g.household_no == key.1 && g.address.is_some()
-                })
-                .and_then(|(_, g)| g.address.clone());
-            new_households.push((key.0.clone(), key.1.clone(), address));
+            new_households.push((key.0, key.1, address));
         }
     }
     tick(total);
