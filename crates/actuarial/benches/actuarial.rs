@@ -49,18 +49,25 @@ fn benches(c: &mut Criterion) {
     let w = drg_weights(&risk, Weighting::Need);
     let pop = town(&m, 100_000.0);
     let budget = 100_000 * 9_500;
-    let table = table_for(&r, &risk, &w, 0.8);
-    let mut g = c.benchmark_group("actuarial");
-    g.sample_size(10);
-    g.bench_function("exact_distribution_100k", |b| {
-        b.iter(|| evaluate(&risk, &r, &pop, &table, budget).unwrap())
-    });
     let t = DesignTargets {
         money_available_fen: budget,
         target_surplus: 0.05,
         shortfall_probability: 0.025,
         weighting: Weighting::Need,
     };
+    // The table the design picks, evaluated with the prior's parameter risk (no history: the
+    // widest grid) and with that of a town with three years of history (CV ~0.087).
+    let table = table_for(&r, &risk, &w, design(&risk, &r, &pop, &t).unwrap().scale);
+    let mut with_history = risk.clone();
+    with_history.parameter_cv = 0.087;
+    let mut g = c.benchmark_group("actuarial");
+    g.sample_size(10);
+    g.bench_function("exact_distribution_100k_prior", |b| {
+        b.iter(|| evaluate(&risk, &r, &pop, &table, budget).unwrap())
+    });
+    g.bench_function("exact_distribution_100k_history", |b| {
+        b.iter(|| evaluate(&with_history, &r, &pop, &table, budget).unwrap())
+    });
     g.bench_function("design_100k", |b| {
         b.iter(|| design(&risk, &r, &pop, &t).unwrap())
     });

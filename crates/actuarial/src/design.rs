@@ -361,11 +361,6 @@ pub fn design(
         mean <= mean_cap
             && normal::np_exceed(mean, sd, skew, budget as f64) <= targets.shortfall_probability
     };
-    let exact_ok = |s: f64| -> Result<bool, AggregateError> {
-        let amounts = table_for(rules, risk, &weights, s);
-        let (e, _) = evaluate(risk, rules, pop, &amounts, budget)?;
-        Ok(e.expected_payout_fen <= mean_cap && e.p_shortfall <= targets.shortfall_probability)
-    };
     // Scale at which every amount reaches the per-stay cap: beyond it nothing changes.
     let wmin = weights
         .iter()
@@ -422,49 +417,57 @@ pub fn design(
             }
         }
     }
-    // Exact refinement: bracket the NP answer by exact evaluations, then bisect.
-    let mut a = lo * 0.99;
-    let mut s_ok = None;
-    while a > 1e-6 * s_max {
-        if exact_ok(a)? {
-            s_ok = Some(a);
-            break;
-        }
-        a /= 1.05;
-    }
-    if s_ok.is_none() && exact_ok(0.0)? {
-        a = 0.0;
-        s_ok = Some(0.0);
-    }
-    if s_ok.is_some() {
-        let mut b = (lo * 1.01).min(s_max).max(a);
-        while b < s_max && exact_ok(b)? {
-            a = b;
-            s_ok = Some(b);
-            b = (b * 1.05).min(s_max);
-        }
-        if b >= s_max && exact_ok(s_max)? {
-            a = s_max;
-            s_ok = Some(s_max);
-        }
-        for _ in 0..16 {
-            if b - a <= 2e-3 * b {
+    // Exact refinement. The NP answer is usually within a fraction of a per cent, so step
+    // from it in 0.5% moves (the rounding of amounts makes finer steps pointless), keeping the
+    // evaluation of the best feasible table so it is not computed twice.
+    let step = 1.005;
+    let mut best: Option<(f64, Vec<i64>, Evaluation)> = None;
+    let check = |s: f64| -> Result<(bool, Vec<i64>, Evaluation), AggregateError> {
+        let amounts = table_for(rules, risk, &weights, s);
+        let (e, _) = evaluate(risk, rules, pop, &amounts, budget)?;
+        let ok =
+            e.expected_payout_fen <= mean_cap && e.p_shortfall <= targets.shortfall_probability;
+        Ok((ok, amounts, e))
+    };
+    let (ok0, t0, e0) = check(lo)?;
+    if ok0 {
+        best = Some((lo, t0, e0));
+        let mut s = lo;
+        while s < s_max {
+            s = (s * step).min(s_max);
+            let (ok, t, e) = check(s)?;
+            if !ok {
                 break;
             }
-            let mid = 0.5 * (a + b);
-            if exact_ok(mid)? {
-                a = mid;
-                s_ok = Some(mid);
-            } else {
-                b = mid;
+            best = Some((s, t, e));
+        }
+    } else {
+        let mut s = lo;
+        while s > 1e-6 * s_max {
+            s /= step;
+            let (ok, t, e) = check(s)?;
+            if ok {
+                best = Some((s, t, e));
+                break;
+            }
+        }
+        if best.is_none() {
+            let (ok, t, e) = check(0.0)?;
+            if ok {
+                best = Some((0.0, t, e));
             }
         }
     }
-    let feasible = s_ok.is_some();
-    let scale = s_ok.unwrap_or(0.0);
-    let amounts = table_for(rules, risk, &weights, scale);
+    let feasible = best.is_some();
+    let (scale, amounts, evaluation) = match best {
+        Some(b) => b,
+        None => {
+            let t = table_for(rules, risk, &weights, 0.0);
+            let (e, _) = evaluate(risk, rules, pop, &t, budget)?;
+            (0.0, t, e)
+        }
+    };
     let loyal_amounts_fen = amounts.iter().map(|a| rules.loyal_amount(*a)).collect();
-    let (evaluation, _) = evaluate(risk, rules, pop, &amounts, budget)?;
     Ok(Design {
         amounts_fen: amounts,
         loyal_amounts_fen,
