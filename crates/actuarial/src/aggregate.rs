@@ -543,6 +543,7 @@ mod tests {
             let exact = d.prob_exceeds(x * 1000);
             let mc = sims.iter().filter(|s| **s > x as f64).count() as f64 / paths as f64;
             let se = (exact * (1.0 - exact) / paths as f64).sqrt();
+            eprintln!("P(S > {x}): exact {exact:.6}, Monte Carlo {mc:.6}, se {se:.6}");
             assert!(
                 (mc - exact).abs() < 4.0 * se,
                 "p={p}: MC {mc} vs exact {exact} (se {se})"
