@@ -68,7 +68,7 @@ fn simulate_then_design_from_the_files() {
             assert_eq!(amount, 0.0);
         } else {
             assert!(
-                amount >= 300.0 && amount <= 10_000.0 && (amount as i64) % 50 == 0,
+                (300.0..=10_000.0).contains(&amount) && (amount as i64) % 50 == 0,
                 "{line}"
             );
         }
