@@ -6,9 +6,9 @@
 //! taken on a DFT grid and brought back: this gives the coefficients `h_c` of log G_c(z), a
 //! short real sequence (the "Lévy measure" of the class). The town's log-pgf is
 //! `H = Σ n_c h_c`; one forward FFT of `H` folded onto the output grid, a pointwise exponential
-//! (or the gamma mixture `(1 - H/α)^-α`) and one inverse FFT give the exact distribution. The
-//! output grid covers the mean ± many standard deviations and is shifted to start near the lower
-//! end, so its size depends on the spread of the total, not on its mean: 10^6 expected claims
+//! (or the gamma mixture `(1 - H/α)^-α`) and one inverse FFT give the exact distribution modulo
+//! the grid size. The grid covers the mean ± many standard deviations and is rotated to start
+//! near the lower end, so its size depends on the spread of the total, not on its mean: 10^6 expected claims
 //! cost no more than 10^4 of the same spread. Nothing is raised to the power n_c directly, so
 //! nothing underflows.
 //!
@@ -252,15 +252,12 @@ pub fn payout_distribution_over(
     // Σ h = log G(1) = 0 exactly; the computed sum carries the rounding of terms of size
     // n·|log p0|, which would otherwise show as a total mass off one.
     spec[0] = Complex64::new(0.0, 0.0);
-    let step = 2.0 * std::f64::consts::PI * (lo % m as u64) as f64 / m as f64;
-    for (kk, z) in spec.iter_mut().enumerate() {
-        let p = if alpha.is_finite() {
+    for z in spec.iter_mut() {
+        *z = if alpha.is_finite() {
             (-alpha * (Complex64::new(1.0, 0.0) - *z / alpha).ln()).exp()
         } else {
             z.exp()
         };
-        // Shift left by `lo` so that index j holds the total lo + j.
-        *z = p * Complex64::from_polar(1.0, step * kk as f64);
     }
     spec[0].im = 0.0;
     let last = spec.len() - 1;
@@ -275,6 +272,8 @@ pub fn payout_distribution_over(
             *v = 0.0;
         }
     }
+    // The inverse transform holds the total modulo m; rotate so that index j is lo + j.
+    out.rotate_left((lo % m as u64) as usize);
     out.truncate(width as usize);
     Ok(PayoutDistribution {
         unit_fen,
