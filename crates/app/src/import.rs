@@ -631,6 +631,7 @@ impl App {
                 MAX_FILE_BYTES / 1024 / 1024
             )));
         }
+        let started = std::time::Instant::now();
         progress(Progress {
             phase: Phase::Reading,
             done: 0,
@@ -659,6 +660,7 @@ impl App {
                 ..Default::default()
             });
         }
+        let read_done = started.elapsed();
         let known = self.known_for_import(writer).await?;
         let keys = self.keys.clone();
         let (tx_p, mut rx_p) = tokio::sync::mpsc::unbounded_channel();
@@ -684,6 +686,7 @@ impl App {
                 })
             }
         };
+        let checked = started.elapsed();
         let keys = self.keys.clone();
         let now = self.now_text();
         let mut tx = self.db.begin().await?;
@@ -741,6 +744,14 @@ impl App {
         )
         .await?;
         tx.commit().await.map_err(store::StoreError::from)?;
+        tracing::info!(
+            rows = plan.total,
+            added = outcome.added_members,
+            read_s = read_done.as_secs_f64(),
+            check_s = (checked - read_done).as_secs_f64(),
+            write_s = (started.elapsed() - checked).as_secs_f64(),
+            "roster import"
+        );
         Ok(outcome)
     }
 
