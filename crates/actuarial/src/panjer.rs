@@ -255,6 +255,28 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        #[test]
+        fn any_small_compound_matches_brute_force(
+            pts in proptest::collection::vec((1usize..7, 0.05f64..1.0), 1..4),
+            mean in 0.05f64..1.5,
+            nb in proptest::bool::ANY,
+            cap in 5usize..30,
+        ) {
+            let total: f64 = pts.iter().map(|p| p.1).sum();
+            let sev = Severity { points: pts.iter().map(|(k, p)| (*k, p / total)).collect() };
+            let freq = if nb { Frequency::NegativeBinomial { mean, shape: 0.5 } } else { Frequency::Poisson { mean } };
+            let exact = brute(freq, &sev, 40, 160);
+            let c = compound(freq, &sev, Some(cap), 0.0, usize::MAX);
+            for i in 0..cap {
+                proptest::prop_assert!((c[i] - exact[i]).abs() < 1e-12, "{} vs {}", c[i], exact[i]);
+            }
+            let below: f64 = exact[..cap].iter().sum();
+            proptest::prop_assert!((c[cap] - (1.0 - below)).abs() < 1e-12);
+        }
+    }
+
     #[test]
     fn exact_moments_without_cap() {
         let freq = Frequency::NegativeBinomial {
