@@ -1,16 +1,8 @@
 use super::common::*;
 use crate::on_both_backends;
 use app::import::{roster_xlsx, COLUMNS};
-use domain::ResidentIdNumber;
 
 type Row = [String; COLUMNS.len()];
-
-fn id(seq: u16, year: i32) -> String {
-    let birth = chrono::NaiveDate::from_ymd_opt(year, 3, 15).unwrap();
-    ResidentIdNumber::from_parts("370323", birth, seq)
-        .unwrap()
-        .to_string()
-}
 
 fn row(village: &str, no: &str, name: &str, id: &str, rel: &str, phone: &str, ins: &str) -> Row {
     let mut r: Row = Default::default();
@@ -38,22 +30,38 @@ fn good_file() -> Vec<Row> {
             v,
             "T001",
             "赵铁柱",
-            &id(901, 1960),
+            &id_number(901, 1960),
             "户主",
             "13912345678",
             "城乡居民医保",
         ),
-        row(v, "T001", "钱秀英", &id(902, 1962), "配偶", "", "居民医保"),
+        row(
+            v,
+            "T001",
+            "钱秀英",
+            &id_number(902, 1962),
+            "配偶",
+            "",
+            "居民医保",
+        ),
         row(
             v,
             "T001",
             "赵小明",
-            &id(903, 1990),
+            &id_number(903, 1990),
             "子女",
             "13712345678",
             "城镇职工医保",
         ),
-        row("", "T002", "孙大力", &id(905, 1955), "户主", "", "未参保"),
+        row(
+            "",
+            "T002",
+            "孙大力",
+            &id_number(905, 1955),
+            "户主",
+            "",
+            "未参保",
+        ),
     ];
     rows[3][1] = "张家坪村".into(); // by village name instead of code
     rows[3][8] = "防返贫监测、低保".into();
@@ -95,15 +103,7 @@ async fn good_file_imports_once(backend: Backend) {
 
     let found = c.get("/search?q=孙大力").await;
     assert!(found.has("孙大力"));
-    let mid = found
-        .body
-        .split("href=\"/members/")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let mid = found.first_id("/members/");
     let page = c.get(&format!("/members/{mid}")).await;
     assert!(
         page.has("防返贫监测") && page.has("低保") && page.has("张家坪村") && page.has("未参保")
@@ -134,14 +134,14 @@ async fn bad_rows_are_reported_and_nothing_changes(backend: Backend) {
         .id_number;
 
     let v = "370323104203";
-    let mut bad_check = id(911, 1970);
+    let mut bad_check = id_number(911, 1970);
     bad_check.replace_range(17..18, if bad_check.ends_with('0') { "1" } else { "0" });
     let rows = vec![
         row(
             v,
             "B001",
             "好户主",
-            &id(910, 1970),
+            &id_number(910, 1970),
             "户主",
             "",
             "城乡居民医保",
@@ -151,7 +151,7 @@ async fn bad_rows_are_reported_and_nothing_changes(backend: Backend) {
             v,
             "B001",
             "重复人",
-            &id(910, 1970),
+            &id_number(910, 1970),
             "子女",
             "",
             "城乡居民医保",
@@ -160,7 +160,7 @@ async fn bad_rows_are_reported_and_nothing_changes(backend: Backend) {
             v,
             "B002",
             "无户主",
-            &id(912, 1971),
+            &id_number(912, 1971),
             "配偶",
             "",
             "城乡居民医保",
@@ -169,7 +169,7 @@ async fn bad_rows_are_reported_and_nothing_changes(backend: Backend) {
             "999999999999",
             "B003",
             "错村",
-            &id(913, 1972),
+            &id_number(913, 1972),
             "户主",
             "",
             "城乡居民医保",
@@ -178,12 +178,20 @@ async fn bad_rows_are_reported_and_nothing_changes(backend: Backend) {
             v,
             "B004",
             "坏手机",
-            &id(914, 1973),
+            &id_number(914, 1973),
             "户主",
             "12345",
             "城乡居民医保",
         ), // row 7: phone
-        row(v, "B005", "", &id(915, 1974), "户主", "", "城乡居民医保"),   // row 8: name
+        row(
+            v,
+            "B005",
+            "",
+            &id_number(915, 1974),
+            "户主",
+            "",
+            "城乡居民医保",
+        ), // row 8: name
         row(
             v,
             "B006",
@@ -197,12 +205,20 @@ async fn bad_rows_are_reported_and_nothing_changes(backend: Backend) {
             "370323105201",
             "B007",
             "外镇村",
-            &id(916, 1975),
+            &id_number(916, 1975),
             "户主",
             "",
             "城乡居民医保",
         ), // row 10: other town
-        row(v, "B008", "怪关系", &id(917, 1976), "邻居", "", "农合"), // row 11: relation + insurance
+        row(
+            v,
+            "B008",
+            "怪关系",
+            &id_number(917, 1976),
+            "邻居",
+            "",
+            "农合",
+        ), // row 11: relation + insurance
     ];
     let before = member_count(&t).await;
     let done = c.import("bad.xlsx", roster_xlsx(&rows).unwrap()).await;
@@ -264,7 +280,7 @@ async fn larger_import_completes(backend: Backend) {
                 "370323104204",
                 &format!("L{h:04}"),
                 "测试人",
-                &id(seq, year),
+                &id_number(seq, year),
                 rel,
                 "",
                 "城乡居民医保",

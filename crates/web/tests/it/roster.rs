@@ -30,27 +30,11 @@ async fn town_admin_browses_and_finds(backend: Backend) {
 
     let village = c.get("/regions/370323104201").await;
     assert_eq!(village.status, 200);
-    let hh_link = village
-        .body
-        .split("href=\"/households/")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let hh_link = village.first_id("/households/");
     let household = c.get(&format!("/households/{hh_link}")).await;
     assert_eq!(household.status, 200);
     assert!(household.has("户主"));
-    let member_id = household
-        .body
-        .split("href=\"/members/")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let member_id = household.first_id("/members/");
     let member = c.get(&format!("/members/{member_id}")).await;
     assert_eq!(member.status, 200);
     // The ID number is masked in lists and on the page until revealed.
@@ -124,25 +108,9 @@ async fn reveal_is_audited(backend: Backend) {
     let t = TestApp::spawn(backend, 300).await;
     let clerk = t.login("clerk").await;
     let village = clerk.get("/regions/370323104201").await;
-    let hh = village
-        .body
-        .split("href=\"/households/")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let hh = village.first_id("/households/");
     let household = clerk.get(&format!("/households/{hh}")).await;
-    let mid = household
-        .body
-        .split("href=\"/members/")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let mid = household.first_id("/members/");
     let csrf = clerk.csrf().await;
     let shown = clerk
         .post_form(&format!("/members/{mid}/reveal"), &[("csrf", &csrf)])
@@ -183,13 +151,7 @@ async fn county_places_poverty_monitored_in_virtual_village(backend: Backend) {
     r[0] = "370323104206".into();
     r[2] = "P001".into();
     r[3] = "苗守贫".into();
-    r[4] = domain::ResidentIdNumber::from_parts(
-        "370323",
-        chrono::NaiveDate::from_ymd_opt(1950, 1, 2).unwrap(),
-        613,
-    )
-    .unwrap()
-    .to_string();
+    r[4] = id_number(613, 1950);
     r[5] = "户主".into();
     r[7] = "城乡居民医保".into();
     r[8] = "防返贫监测".into();
@@ -197,29 +159,14 @@ async fn county_places_poverty_monitored_in_virtual_village(backend: Backend) {
     let mut plain = r.clone();
     plain[2] = "P002".into();
     plain[3] = "常普通".into();
-    plain[4] = domain::ResidentIdNumber::from_parts(
-        "370323",
-        chrono::NaiveDate::from_ymd_opt(1951, 1, 2).unwrap(),
-        615,
-    )
-    .unwrap()
-    .to_string();
+    plain[4] = id_number(615, 1951);
     plain[8].clear();
     plain[9].clear();
     assert!(town
         .import("p.xlsx", app::import::roster_xlsx(&[r, plain]).unwrap())
         .await
         .has("新增 2 人"));
-    let id_of = |page: &Page| {
-        page.body
-            .split("href=\"/members/")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let id_of = |page: &Page| page.first_id("/members/");
     let poor = id_of(&town.get("/search?q=苗守贫").await);
     let other = id_of(&town.get("/search?q=常普通").await);
 

@@ -114,6 +114,17 @@ impl Page {
     pub fn csrf(&self) -> String {
         csrf_in(&self.body).unwrap_or_else(|| panic!("no csrf field on {}", self.url))
     }
+    /// The id in the first link to `prefix` (e.g. "/members/") on the page.
+    pub fn first_id(&self, prefix: &str) -> String {
+        let href = format!("href=\"{prefix}");
+        let rest = self
+            .body
+            .split(href.as_str())
+            .nth(1)
+            .unwrap_or_else(|| panic!("no link to {prefix} on {}", self.url));
+        rest.split('"').next().unwrap().to_string()
+    }
+
     pub fn has(&self, s: &str) -> bool {
         self.body.contains(s)
     }
@@ -222,4 +233,12 @@ macro_rules! on_both_backends {
             }
         )*
     };
+}
+
+/// A valid ID number of the demo county (area 370323) born on 15 March of `year`.
+pub fn id_number(seq: u16, year: i32) -> String {
+    let birth = chrono::NaiveDate::from_ymd_opt(year, 3, 15).unwrap();
+    domain::ResidentIdNumber::from_parts("370323", birth, seq)
+        .unwrap()
+        .to_string()
 }
