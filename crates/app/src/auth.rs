@@ -254,3 +254,16 @@ impl App {
         Ok(store::audit::list(&mut conn, reader.scope(), before_id, 100).await?)
     }
 }
+
+impl App {
+    /// Removes expired sessions and failed-login records that no longer count; run at start-up
+    /// and periodically by the server.
+    pub async fn housekeeping(&self) -> AppResult<()> {
+        let now = self.now();
+        let mut conn = self.db.acquire().await?;
+        store::users::delete_expired_sessions(&mut conn, &store::timestamp(now)).await?;
+        let before = store::timestamp(now - Duration::minutes(FAILURE_WINDOW_MINUTES));
+        store::users::delete_login_failures_before(&mut conn, &before).await?;
+        Ok(())
+    }
+}

@@ -134,6 +134,16 @@ async fn run_async(config: Option<PathBuf>, command: Command) -> anyhow::Result<
             let mut conn = app.db.acquire().await?;
             store::imports::fail_interrupted(&mut conn, &app.now_text()).await?;
             drop(conn);
+            let housekeeper = app.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = housekeeper.housekeeping().await {
+                        tracing::warn!("housekeeping failed: {e}");
+                    }
+                }
+            });
             let bind = bind
                 .or(file.bind)
                 .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid"));

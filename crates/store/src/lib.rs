@@ -21,6 +21,8 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
+/// For tests that must reach past the query functions (e.g. to age a session).
+pub use sqlx as sqlx_reexport;
 pub use sqlx::AnyConnection as Conn;
 pub use sqlx::Transaction;
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;

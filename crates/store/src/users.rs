@@ -189,3 +189,11 @@ pub async fn clear_login_failures(conn: &mut Conn, username: &str) -> Result<()>
         .await?;
     Ok(())
 }
+
+pub async fn delete_login_failures_before(conn: &mut Conn, before: &str) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM login_failures WHERE at < $1")
+        .bind(before)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}

@@ -135,3 +135,54 @@ on_both_backends!(
     cookies_and_headers_are_hardened,
     read_only_roles_cannot_import
 );
+
+/// Expired sessions stop working and are cleaned up; stale failures stop counting.
+async fn housekeeping_removes_expired_sessions(backend: Backend) {
+    let t = TestApp::spawn(backend, 20).await;
+    let c = t.login("town").await;
+    let mut conn = t.app.db.acquire().await.unwrap();
+    let past = store::timestamp(chrono::Utc::now() - chrono::Duration::minutes(1));
+    sqlx_exec(
+        &mut conn,
+        &format!("UPDATE sessions SET expires_at = '{past}'"),
+    )
+    .await;
+    drop(conn);
+    assert!(
+        c.get("/search").await.url.ends_with("/login"),
+        "an expired session is refused"
+    );
+    let mut conn = t.app.db.acquire().await.unwrap();
+    let old = store::timestamp(chrono::Utc::now() - chrono::Duration::hours(2));
+    store::users::record_login_failure(&mut conn, "town", "127.0.0.1", &old)
+        .await
+        .unwrap();
+    store::users::record_login_failure(&mut conn, "town", "127.0.0.1", &t.app.now_text())
+        .await
+        .unwrap();
+    drop(conn);
+    t.app.housekeeping().await.unwrap();
+    let mut conn = t.app.db.acquire().await.unwrap();
+    let (n, _) = store::users::login_failures_since(&mut conn, "town", "2000-01-01T00:00:00Z")
+        .await
+        .unwrap();
+    assert_eq!(
+        n, 1,
+        "the stale failure is gone, the recent one still counts"
+    );
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) FROM sessions").await, 0);
+}
+
+async fn sqlx_exec(conn: &mut store::Conn, sql: &str) {
+    use store::sqlx_reexport::Executor;
+    conn.execute(sql).await.unwrap();
+}
+
+async fn count(conn: &mut store::Conn, sql: &str) -> i64 {
+    store::sqlx_reexport::query_scalar(sql)
+        .fetch_one(conn)
+        .await
+        .unwrap()
+}
+
+on_both_backends!(housekeeping_removes_expired_sessions);
