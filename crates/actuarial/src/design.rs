@@ -245,6 +245,30 @@ pub fn class_risks(
     (out, unit, freq_info)
 }
 
+/// Parameter risk of the payout: the frequency level's CV combined with the estimation error of
+/// the DRG relativities, weighted by each DRG's share of the expected payout.
+pub fn effective_cv(risk: &RiskModel, pop: &Population, amounts: &[i64], loyal: &[i64]) -> f64 {
+    let mut share = vec![0.0; risk.drgs.len()];
+    for (c, class) in risk.eligible.iter().enumerate() {
+        let (n_new, n_loyal) = pop.members.get(c).copied().unwrap_or((0, 0));
+        for (d, lam) in class {
+            share[*d] +=
+                lam * (n_new as f64 * amounts[*d] as f64 + n_loyal as f64 * loyal[*d] as f64);
+        }
+    }
+    let total: f64 = share.iter().sum();
+    let mix: f64 = if total > 0.0 {
+        share
+            .iter()
+            .zip(&risk.relativity_var)
+            .map(|(s, v)| (s / total).powi(2) * v)
+            .sum()
+    } else {
+        0.0
+    };
+    (risk.parameter_cv.powi(2) + mix).sqrt()
+}
+
 fn cumulants(classes: &[ClassRisk], cv: f64) -> [f64; 3] {
     let mut k = [0.0; 3];
     for c in classes {
@@ -282,7 +306,7 @@ pub fn evaluate(
 ) -> Result<(Evaluation, PayoutDistribution), AggregateError> {
     let loyal: Vec<i64> = amounts.iter().map(|a| rules.loyal_amount(*a)).collect();
     let (classes, unit, freq) = class_risks(risk, rules, pop, amounts, &loyal);
-    let dist = payout_distribution(&classes, unit, risk.parameter_cv)?;
+    let dist = payout_distribution(&classes, unit, effective_cv(risk, pop, amounts, &loyal))?;
     let mean = dist.mean_fen();
     let sd = dist.sd_fen();
     let skew = dist.skewness();
@@ -350,7 +374,7 @@ pub fn design(
         let amounts = table_for(rules, risk, &weights, s);
         let loyal: Vec<i64> = amounts.iter().map(|a| rules.loyal_amount(*a)).collect();
         let (classes, unit, _) = class_risks(risk, rules, pop, &amounts, &loyal);
-        let k = cumulants(&classes, risk.parameter_cv);
+        let k = cumulants(&classes, effective_cv(risk, pop, &amounts, &loyal));
         let u = unit as f64;
         let (mean, sd) = (k[0] * u, k[1].max(0.0).sqrt() * u);
         let skew = if k[1] > 0.0 {
@@ -605,6 +629,22 @@ mod tests {
             .iter()
             .zip(&rk.drgs)
             .all(|(a, d)| (*a == 0) == (d.code.starts_with("OB") || d.code.starts_with("OZ"))));
+    }
+
+    #[test]
+    fn drg_mix_uncertainty_adds_to_parameter_risk_and_shrinks_with_history() {
+        let (m, pop) = town(10_000.0, 0.5);
+        let r = rules();
+        let prior = risk(&m, &r);
+        let w = drg_weights(&prior, Weighting::Need);
+        let table = table_for(&r, &prior, &w, 1.0);
+        let loyal: Vec<i64> = table.iter().map(|a| r.loyal_amount(*a)).collect();
+        let cv_prior = effective_cv(&prior, &pop, &table, &loyal);
+        assert!(cv_prior > prior.parameter_cv);
+        let mut learnt = prior.clone();
+        learnt.relativity_var.iter_mut().for_each(|v| *v *= 0.1);
+        let cv_learnt = effective_cv(&learnt, &pop, &table, &loyal);
+        assert!(cv_learnt < cv_prior && cv_learnt > prior.parameter_cv);
     }
 
     #[test]

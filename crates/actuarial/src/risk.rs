@@ -160,6 +160,10 @@ pub struct RiskModel {
     pub parameter_cv: f64,
     /// Bühlmann–Straub credibility of the programme's own history (0 = prior only).
     pub credibility: f64,
+    /// Per DRG: variance of the estimated relativity of its frequency (prior τ_d² without
+    /// history, τ_d²(1 − Z_d) after). It moves the expected payout as a whole, so the design adds
+    /// it to the parameter risk, weighted by payout shares.
+    pub relativity_var: Vec<f64>,
 }
 
 /// Prior uncertainty and year-to-year variation used by the credibility blend.
@@ -285,6 +289,7 @@ impl RiskModel {
                 *v = (my + slope * (drgs[i].weight.ln() - mx)).exp();
             }
         }
+        let ndrg = drgs.len();
         RiskModel {
             drgs,
             thresholds,
@@ -298,6 +303,7 @@ impl RiskModel {
                 + CredibilityParams::default().year_shock_cv.powi(2))
             .sqrt(),
             credibility: 0.0,
+            relativity_var: vec![CredibilityParams::default().drg_relativity_sd.powi(2); ndrg],
         }
     }
 
@@ -371,6 +377,7 @@ impl RiskModel {
                 let e = exp_d[d] * level;
                 let zd = e * td2 / (1.0 + e * td2);
                 rel[d] = zd * obs_d[d] / e + (1.0 - zd);
+                self.relativity_var[d] = td2 * (1.0 - zd);
                 num += exp_d[d] * rel[d];
                 den += exp_d[d];
             }
