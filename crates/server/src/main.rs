@@ -88,6 +88,8 @@ enum Command {
     Design(actuarial_cli::DesignArgs),
     /// Back-test the design on simulated programme years.
     Backtest(actuarial_cli::BacktestArgs),
+    /// Mid-year re-forecast of the year-end payout, with a risk warning (风险预警).
+    Reforecast(actuarial_cli::ReforecastArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -98,6 +100,7 @@ fn main() -> anyhow::Result<()> {
         Command::Simulate(args) => actuarial_cli::run_simulate(args),
         Command::Design(args) => actuarial_cli::run_design(args),
         Command::Backtest(args) => actuarial_cli::run_backtest(args),
+        Command::Reforecast(args) => actuarial_cli::run_reforecast(args),
         command => tokio::runtime::Runtime::new()?.block_on(run_async(cli.config, command)),
     }
 }
@@ -215,7 +218,11 @@ async fn run_async(config: Option<PathBuf>, command: Command) -> anyhow::Result<
                 .await?;
             println!("created {username}");
         }
-        Command::Drg { .. } | Command::Simulate(_) | Command::Design(_) | Command::Backtest(_) => {
+        Command::Drg { .. }
+        | Command::Simulate(_)
+        | Command::Design(_)
+        | Command::Backtest(_)
+        | Command::Reforecast(_) => {
             unreachable!("dispatched in main")
         }
     }
