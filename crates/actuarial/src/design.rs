@@ -506,7 +506,7 @@ pub fn design(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use sim::{drg_catalogue, DrgVersion, StayModel};
 

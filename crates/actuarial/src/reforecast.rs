@@ -160,24 +160,12 @@ pub fn reforecast(input: &ReforecastInput) -> Result<Reforecast, AggregateError>
 mod tests {
     use super::*;
     use crate::design::{drg_weights, evaluate, table_for, Weighting};
-    use crate::risk::{class_count, Thresholds};
+    use crate::risk::class_count;
     use sim::{drg_catalogue, DrgVersion, StayModel};
 
     fn setup() -> (RiskModel, SchemeRules, Population, Vec<i64>) {
         let m = StayModel::new();
-        let rules = SchemeRules {
-            thresholds: Thresholds {
-                resident_fen: 250_000,
-                employee_fen: 250_000,
-                uninsured_fen: 700_000,
-            },
-            min_subsidy_fen: 30_000,
-            per_stay_cap_fen: 1_000_000,
-            yearly_cap_fen: Some(1_500_000),
-            loyalty_bonus_pct: 10,
-            excluded: vec![],
-            rounding_unit_fen: 5_000,
-        };
+        let rules = crate::design::tests::rules();
         let risk = RiskModel::prior(&m, drg_catalogue(DrgVersion::V20), rules.thresholds);
         let mut members = vec![(0, 0); class_count(&m)];
         let ages = sim::calibration::age_structure();
