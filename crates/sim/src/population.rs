@@ -220,26 +220,12 @@ impl<'a> VillageGen<'a> {
                     self.couple(&mut h, age, head_surname, rng);
                     let p = age + gap(rng);
                     let male = rng.gen_bool(0.35);
-                    h.push(Draft {
-                        relation: Relation::Parent,
-                        age: p,
-                        male,
-                        surname: if male {
-                            head_surname
-                        } else {
-                            self.surname_dist.sample(rng)
-                        },
-                    });
+                    self.parent(&mut h, p, male, head_surname, rng);
                 } else {
                     let age = rng.gen_range(47..=68);
                     self.couple(&mut h, age, head_surname, rng);
                     let g = age - gap(rng) - gap(rng);
-                    h.push(Draft {
-                        relation: Relation::Grandchild,
-                        age: g,
-                        male: rng.gen_bool(0.53),
-                        surname: head_surname,
-                    });
+                    self.grandchild(&mut h, g, head_surname, rng);
                 }
             }
             4 => {
@@ -257,33 +243,14 @@ impl<'a> VillageGen<'a> {
                     self.child(&mut h, c, head_surname, rng);
                     let p = age + gap(rng);
                     let male = rng.gen_bool(0.35);
-                    h.push(Draft {
-                        relation: Relation::Parent,
-                        age: p,
-                        male,
-                        surname: if male {
-                            head_surname
-                        } else {
-                            self.surname_dist.sample(rng)
-                        },
-                    });
+                    self.parent(&mut h, p, male, head_surname, rng);
                 } else {
                     let age = rng.gen_range(47..=68);
                     self.couple(&mut h, age, head_surname, rng);
                     let g = age - gap(rng) - gap(rng);
-                    h.push(Draft {
-                        relation: Relation::Grandchild,
-                        age: g,
-                        male: rng.gen_bool(0.53),
-                        surname: head_surname,
-                    });
+                    self.grandchild(&mut h, g, head_surname, rng);
                     let g2 = g - rng.gen_range(1..=6);
-                    h.push(Draft {
-                        relation: Relation::Grandchild,
-                        age: g2,
-                        male: rng.gen_bool(0.53),
-                        surname: head_surname,
-                    });
+                    self.grandchild(&mut h, g2, head_surname, rng);
                 }
             }
             _ => {
@@ -307,12 +274,7 @@ impl<'a> VillageGen<'a> {
                     });
                     let mut g = son - gap(rng) + 6;
                     while h.len() < size {
-                        h.push(Draft {
-                            relation: Relation::Grandchild,
-                            age: g,
-                            male: rng.gen_bool(0.53),
-                            surname: head_surname,
-                        });
+                        self.grandchild(&mut h, g, head_surname, rng);
                         g -= rng.gen_range(1..=5);
                     }
                 } else {
@@ -331,16 +293,7 @@ impl<'a> VillageGen<'a> {
                             rng.gen_bool(0.35)
                         };
                         let a = if k == 0 { p } else { p - rng.gen_range(0..=3) };
-                        h.push(Draft {
-                            relation: Relation::Parent,
-                            age: a,
-                            male,
-                            surname: if male {
-                                head_surname
-                            } else {
-                                self.surname_dist.sample(rng)
-                            },
-                        });
+                        self.parent(&mut h, a, male, head_surname, rng);
                     }
                     let mut c = age - gap(rng);
                     while h.len() < size {
@@ -363,6 +316,37 @@ impl<'a> VillageGen<'a> {
             age: spouse_age.max(20),
             male: !male,
             surname: self.surname_dist.sample(rng),
+        });
+    }
+
+    /// A parent of the head: a father carries the head's surname, a mother her own.
+    fn parent(
+        &self,
+        h: &mut Vec<Draft>,
+        age: i32,
+        male: bool,
+        head_surname: usize,
+        rng: &mut ChaCha8Rng,
+    ) {
+        let surname = if male {
+            head_surname
+        } else {
+            self.surname_dist.sample(rng)
+        };
+        h.push(Draft {
+            relation: Relation::Parent,
+            age,
+            male,
+            surname,
+        });
+    }
+
+    fn grandchild(&self, h: &mut Vec<Draft>, age: i32, surname: usize, rng: &mut ChaCha8Rng) {
+        h.push(Draft {
+            relation: Relation::Grandchild,
+            age,
+            male: rng.gen_bool(0.53),
+            surname,
         });
     }
 
