@@ -33,8 +33,9 @@ pub struct DbArgs {
     pub key_file: Option<PathBuf>,
 }
 
+/// Jobs on the platform's database: they need the async runtime and the configuration.
 #[derive(Subcommand)]
-enum Command {
+enum DbCommand {
     /// Serve the web app.
     Serve {
         #[command(flatten)]
@@ -77,6 +78,12 @@ enum Command {
         #[arg(long, env = "SHOUWANG_NEW_PASSWORD", hide_env_values = true)]
         password: String,
     },
+}
+
+#[derive(Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Db(DbCommand),
     /// DRG grouping: `group`, `explain`, `search`, `build-pack`.
     Drg {
         #[command(subcommand)]
@@ -101,11 +108,13 @@ fn main() -> anyhow::Result<()> {
         Command::Design(args) => actuarial_cli::run_design(args),
         Command::Backtest(args) => actuarial_cli::run_backtest(args),
         Command::Reforecast(args) => actuarial_cli::run_reforecast(args),
-        command => tokio::runtime::Runtime::new()?.block_on(run_async(cli.config, command)),
+        Command::Db(command) => {
+            tokio::runtime::Runtime::new()?.block_on(run_async(cli.config, command))
+        }
     }
 }
 
-async fn run_async(config: Option<PathBuf>, command: Command) -> anyhow::Result<()> {
+async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SHOUWANG_LOG")
@@ -115,7 +124,7 @@ async fn run_async(config: Option<PathBuf>, command: Command) -> anyhow::Result<
         .init();
     let file = Settings::from_file(config.as_deref())?;
     match command {
-        Command::Serve {
+        DbCommand::Serve {
             db,
             bind,
             demo,
@@ -171,7 +180,7 @@ async fn run_async(config: Option<PathBuf>, command: Command) -> anyhow::Result<
             })
             .await?;
         }
-        Command::ImportRoster { db, file: path } => {
+        DbCommand::ImportRoster { db, file: path } => {
             let app = file.open_app(&db).await?;
             let bytes =
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -203,7 +212,7 @@ async fn run_async(config: Option<PathBuf>, command: Command) -> anyhow::Result<
                 anyhow::bail!("文件有{}处错误，未导入任何数据", outcome.errors.len());
             }
         }
-        Command::CreateUser {
+        DbCommand::CreateUser {
             db,
             username,
             display_name,
@@ -217,13 +226,6 @@ async fn run_async(config: Option<PathBuf>, command: Command) -> anyhow::Result<
             app.create_user(&username, &display_name, &password, role, region.as_ref())
                 .await?;
             println!("created {username}");
-        }
-        Command::Drg { .. }
-        | Command::Simulate(_)
-        | Command::Design(_)
-        | Command::Backtest(_)
-        | Command::Reforecast(_) => {
-            unreachable!("dispatched in main")
         }
     }
     Ok(())
