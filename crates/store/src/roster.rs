@@ -262,27 +262,6 @@ enum Bind {
     Bytes(Vec<u8>),
 }
 
-/// Where a person is registered, whatever the caller's scope: ID numbers are unique across the
-/// installation, so an import must see a clash with another town (it reports it without saying
-/// where).
-pub async fn locate_by_id_hash(
-    conn: &mut Conn,
-    id_hash: &[u8],
-) -> Result<Option<(i64, i64, String)>> {
-    let row = sqlx::query("SELECT id, household_id, village_code FROM members WHERE id_hash = $1")
-        .bind(id_hash)
-        .fetch_optional(conn)
-        .await?;
-    Ok(match row {
-        Some(r) => Some((
-            r.try_get("id")?,
-            r.try_get("household_id")?,
-            r.try_get("village_code")?,
-        )),
-        None => None,
-    })
-}
-
 /// All registered ID hashes with their household key (village, household number); the import
 /// loads them once instead of asking row by row.
 pub async fn id_hash_index(conn: &mut Conn) -> Result<HashMap<Vec<u8>, (String, String)>> {

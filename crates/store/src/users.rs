@@ -69,12 +69,6 @@ pub async fn by_username(conn: &mut Conn, username: &str) -> Result<Option<User>
     row.as_ref().map(user_from_row).transpose()
 }
 
-pub async fn count(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(conn)
-        .await?)
-}
-
 pub struct SessionRow {
     pub user: User,
     pub csrf_token: String,

@@ -39,24 +39,9 @@ async fn every_entity_route_hides_other_areas(backend: Backend) {
     let town = t.login("town").await;
     let town2 = t.login("town2").await;
     let bad = app::import::roster_xlsx(&[]).unwrap();
-    let own_job = town
-        .import("a.xlsx", bad.clone())
-        .await
-        .url
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .parse::<i64>()
-        .unwrap();
-    let other_job = town2
-        .import("b.xlsx", bad)
-        .await
-        .url
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .parse::<i64>()
-        .unwrap();
+    let job_of = |page: Page| page.url.rsplit('/').next().unwrap().parse::<i64>().unwrap();
+    let own_job = job_of(town.import("a.xlsx", bad.clone()).await);
+    let other_job = job_of(town2.import("b.xlsx", bad).await);
 
     let csrf = town.csrf().await;
     let mut checked = 0;
