@@ -206,14 +206,20 @@ fn date((y, m, d): Ymd) -> NaiveDate {
 
 /// Every year of the national arrangement this crate knows: 2023 to 2026. The arrangement for a
 /// year is published around November of the year before; later years must be entered by an
-/// administrator (see [`WorkCalendar::has_year`]).
+/// administrator (see [`WorkCalendar::has_year`]). A New Year holiday that starts in late
+/// December (30–31 Dec 2023, 31 Dec 2022) is kept to the year it belongs to: those days are
+/// weekends anyway, and leaving them out keeps `has_year` from claiming a year it lacks.
 pub fn china_calendar() -> WorkCalendar {
     let mut cal = WorkCalendar::default();
-    for (_, a) in ARRANGEMENTS {
+    for (year, a) in ARRANGEMENTS {
         for &(first, last) in a.off {
             let (first, last) = (date(first), date(last));
-            cal.holidays
-                .extend(first.iter_days().take_while(|d| *d <= last));
+            cal.holidays.extend(
+                first
+                    .iter_days()
+                    .take_while(|d| *d <= last)
+                    .filter(|d| d.year() == *year),
+            );
         }
         cal.adjusted_workdays
             .extend(a.work.iter().map(|&d| date(d)));
@@ -223,17 +229,8 @@ pub fn china_calendar() -> WorkCalendar {
 
 /// The national arrangement for 2024, 2025 and 2026 as published. 2027 is not included: it was
 /// not published when this was written, so it must be entered once the State Council issues it.
-/// (The 2024 New Year holiday began on 30 December 2023; that day is kept so deadlines running
-/// over the turn of the year are right.)
 pub fn china_calendar_2024_2027() -> WorkCalendar {
-    let all = china_calendar();
-    let mut cal = all.restricted_to(2024..=2027);
-    cal.holidays.extend(
-        all.holidays
-            .iter()
-            .filter(|d| **d >= date((2023, 12, 30)) && d.year() == 2023),
-    );
-    cal
+    china_calendar().restricted_to(2024..=2027)
 }
 
 #[cfg(test)]
@@ -297,11 +294,24 @@ mod tests {
             "2027 must be entered by an administrator"
         );
         assert!(china_calendar().has_year(2023));
-        assert!(cal
-            .holidays
-            .iter()
-            .chain(&cal.adjusted_workdays)
-            .all(|d| *d >= date((2023, 12, 30))));
+        assert_eq!(cal.years(), (2024..=2026).collect());
+        assert_eq!(china_calendar().years(), (2023..=2026).collect());
+    }
+
+    #[test]
+    fn days_dropped_at_the_turn_of_the_year_are_weekends() {
+        for (year, a) in ARRANGEMENTS {
+            for &(first, last) in a.off {
+                for day in date(first).iter_days().take_while(|x| *x <= date(last)) {
+                    if day.year() != *year {
+                        assert!(
+                            matches!(day.weekday(), Weekday::Sat | Weekday::Sun),
+                            "{day}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -379,7 +379,8 @@ impl SchemeRules {
 
     /// `village` is the member's 12-digit village code (its first 9 digits name the town). For a
     /// member of the special village pass that village's code; it has no overrides of its own
-    /// unless the administrator gave it some.
+    /// unless the administrator gave it some. Eligibility is not checked here
+    /// ([`ineligible_status`](Self::ineligible_status) is).
     pub fn dues_for_member(&self, village: &str, statuses: &[SpecialStatus]) -> MemberDues {
         let p = self.parts_for(village);
         let subsidy = self.full_subsidy_for(statuses);

@@ -501,4 +501,25 @@ fn templates_carry_the_national_holidays_they_need() {
     // Years this crate does not know stay empty, for the administrator to enter.
     let later = template("yiyuan-dazhangzhuang", 2027).unwrap().rules;
     assert!(!later.calendar.has_year(2027));
+    let haian_2022 = template("haian", 2022).unwrap().rules;
+    assert!(!haian_2022.calendar.has_year(2022) && haian_2022.calendar.has_year(2023));
+}
+
+#[test]
+fn stored_json_reads_as_the_database_will_see_it() {
+    let r = template("dafeng-caomiao", 2024).unwrap().rules;
+    let v: serde_json::Value = serde_json::to_value(&r).unwrap();
+    assert_eq!(v["fee_per_person"], 6000);
+    assert_eq!(v["period_start"], "2024-01-01");
+    assert_eq!(v["balancing"], "town");
+    assert_eq!(v["pool_level"], "town");
+    assert_eq!(
+        v["service_fee"],
+        serde_json::json!({"percent": {"basis_points": 0}})
+    );
+    assert_eq!(
+        v["thresholds"]["uninsured"],
+        serde_json::json!({"basis": "out_of_pocket", "amount": 500000})
+    );
+    assert_eq!(v["calendar"]["adjusted_workdays"][0], "2024-02-04");
 }
