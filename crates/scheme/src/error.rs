@@ -225,11 +225,11 @@ fn money(r: &SchemeRules, e: &mut Vec<RuleError>) {
     let places = r
         .village_collective_overrides
         .keys()
-        .map(|v| (format!("村{v}"), r.parts_for(v)))
+        .map(|v| (format!("村{v}"), r.split_for(v)))
         .chain(r.town_overrides.iter().map(|(t, town)| {
             (
                 format!("乡镇{t}"),
-                r.parts_with(r.village_collective_default, *town),
+                r.split_with(r.village_collective_default, *town),
             )
         }));
     for (place, p) in places {

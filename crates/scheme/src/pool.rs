@@ -131,7 +131,7 @@ fn village_dues(rules: &SchemeRules, v: &VillageInput) -> BTreeMap<Payer, Fen> {
         if n == 0 {
             return;
         }
-        for (payer, f) in rules.dues_for_member(&v.code, statuses).shares {
+        for (payer, f) in rules.dues_for_member(&v.code, statuses).parts {
             *out.entry(payer).or_default() += times(f, n);
         }
     };

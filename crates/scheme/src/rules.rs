@@ -254,21 +254,21 @@ pub enum ServiceFee {
     Fixed(Fen),
 }
 
-/// Who pays what for one enrolled member. Shares are non-zero, one per payer, in [`Payer`]
+/// Who pays what for one enrolled member. Parts are non-zero, one per payer, in [`Payer`]
 /// order, and add up to the fee.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemberDues {
-    pub shares: Vec<(Payer, Fen)>,
+    pub parts: Vec<(Payer, Fen)>,
     /// Set when a full subsidy moved the personal part to another payer.
     pub personal_part_paid_by: Option<Payer>,
 }
 
 impl MemberDues {
     pub fn total(&self) -> Fen {
-        self.shares.iter().map(|(_, f)| *f).sum()
+        self.parts.iter().map(|(_, f)| *f).sum()
     }
     pub fn of(&self, payer: Payer) -> Fen {
-        self.shares
+        self.parts
             .iter()
             .find(|(p, _)| *p == payer)
             .map_or(Fen::ZERO, |(_, f)| *f)
@@ -279,9 +279,9 @@ impl MemberDues {
     }
 }
 
-/// The per-person parts before any full subsidy.
+/// The per-person split of the fee before any full subsidy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Parts {
+pub(crate) struct Split {
     pub personal: i64,
     pub village: i64,
     pub town: i64,
@@ -327,16 +327,16 @@ impl SchemeRules {
             .unwrap_or(self.town_per_person)
     }
 
-    pub(crate) fn parts_for(&self, village: &str) -> Parts {
-        self.parts_with(self.village_part(village), self.town_part(village))
+    pub(crate) fn split_for(&self, village: &str) -> Split {
+        self.split_with(self.village_part(village), self.town_part(village))
     }
 
     /// The parts once the village's and town's shares are known: the balancing payer's share is
     /// whatever is left of the fee.
-    pub(crate) fn parts_with(&self, village: Fen, town: Fen) -> Parts {
+    pub(crate) fn split_with(&self, village: Fen, town: Fen) -> Split {
         let (fee, county) = (self.fee_per_person.0, self.county_per_person.0);
         match self.balancing {
-            Balancing::Personal => Parts {
+            Balancing::Personal => Split {
                 personal: fee - village.0 - town.0 - county,
                 village: village.0,
                 town: town.0,
@@ -344,7 +344,7 @@ impl SchemeRules {
             },
             Balancing::Town => {
                 let personal = self.personal_part.0;
-                Parts {
+                Split {
                     personal,
                     village: village.0,
                     town: fee - personal - village.0 - county,
@@ -382,7 +382,7 @@ impl SchemeRules {
     /// unless the administrator gave it some. Eligibility is not checked here
     /// ([`ineligible_status`](Self::ineligible_status) is).
     pub fn dues_for_member(&self, village: &str, statuses: &[SpecialStatus]) -> MemberDues {
-        let p = self.parts_for(village);
+        let p = self.split_for(village);
         let subsidy = self.full_subsidy_for(statuses);
         let personal_payer = subsidy.map_or(Payer::Personal, |s| s.borne_by);
         let mut by_payer: BTreeMap<Payer, i64> = BTreeMap::new();
@@ -395,7 +395,7 @@ impl SchemeRules {
             *by_payer.entry(payer).or_default() += amount;
         }
         MemberDues {
-            shares: by_payer
+            parts: by_payer
                 .into_iter()
                 .filter(|(_, f)| *f != 0)
                 .map(|(p, f)| (p, Fen(f)))
@@ -706,15 +706,15 @@ mod tests {
             }
             let dues = r.dues_for_member(village, &statuses);
             prop_assert_eq!(dues.total(), r.fee_per_person);
-            prop_assert!(dues.shares.iter().all(|(_, f)| *f != Fen::ZERO));
-            prop_assert!(dues.shares.windows(2).all(|w| w[0].0 < w[1].0));
+            prop_assert!(dues.parts.iter().all(|(_, f)| *f != Fen::ZERO));
+            prop_assert!(dues.parts.windows(2).all(|w| w[0].0 < w[1].0));
             let subsidised = r.full_subsidy_for(&statuses).is_some();
             if subsidised {
                 prop_assert_eq!(dues.personal(), Fen::ZERO);
             }
             // Whenever the rules validate, nobody owes a negative amount.
             if r.validate().is_ok() {
-                prop_assert!(dues.shares.iter().all(|(_, f)| *f > Fen::ZERO));
+                prop_assert!(dues.parts.iter().all(|(_, f)| *f > Fen::ZERO));
                 if !subsidised {
                     prop_assert!(dues.personal() >= crate::error::min_personal(&r));
                 }

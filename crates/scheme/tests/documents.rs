@@ -29,7 +29,7 @@ fn households(mut v: VillageInput, registered: u64, enrolled: u64) -> VillageInp
 }
 
 fn shares(dues: &MemberDues) -> Vec<(Payer, i64)> {
-    dues.shares.iter().map(|(p, f)| (*p, f.0 / 100)).collect()
+    dues.parts.iter().map(|(p, f)| (*p, f.0 / 100)).collect()
 }
 
 const VILLAGE: &str = "370323104201";
