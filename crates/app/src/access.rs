@@ -38,6 +38,60 @@ pub struct VirtualVillagePlacer {
     scope: Scope,
 }
 
+/// Proof that the holder may run a scheme year of a pool inside `scope`: open it, change its
+/// rules, record money, run the design (town and county administrators).
+#[derive(Debug)]
+pub struct SchemeManager {
+    scope: Scope,
+    username: String,
+}
+
+/// Proof that the holder may enrol households inside `scope` (village clerks and the
+/// administrators above them).
+#[derive(Debug)]
+pub struct Enroller {
+    scope: Scope,
+}
+
+/// Proof that the holder may approve a submitted design, making it the published table. The
+/// rules want two people on every table: approval by the one who submitted is refused in `app`.
+#[derive(Debug)]
+pub struct DesignApprover {
+    scope: Scope,
+}
+
+/// Proof that the holder may read a fund's books (journal, trial balance) inside `scope`:
+/// administrators and auditors; clerks see their village's enrolments, not the books.
+#[derive(Debug)]
+pub struct FundReader {
+    scope: Scope,
+}
+
+impl FundReader {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+
+impl SchemeManager {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+impl Enroller {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+impl DesignApprover {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+
 impl VirtualVillagePlacer {
     pub fn scope(&self) -> &Scope {
         &self.scope
@@ -94,6 +148,43 @@ impl Actor {
         })
     }
 
+    pub fn scheme_manager(&self) -> Option<SchemeManager> {
+        matches!(
+            self.role,
+            Role::SystemAdmin | Role::CountyAdmin | Role::TownAdmin
+        )
+        .then(|| SchemeManager {
+            scope: self.scope(),
+            username: self.username.clone(),
+        })
+    }
+
+    pub fn enroller(&self) -> Option<Enroller> {
+        matches!(
+            self.role,
+            Role::SystemAdmin | Role::CountyAdmin | Role::TownAdmin | Role::VillageClerk
+        )
+        .then(|| Enroller {
+            scope: self.scope(),
+        })
+    }
+
+    pub fn fund_reader(&self) -> Option<FundReader> {
+        matches!(
+            self.role,
+            Role::SystemAdmin | Role::CountyAdmin | Role::TownAdmin | Role::Auditor
+        )
+        .then(|| FundReader {
+            scope: self.scope(),
+        })
+    }
+
+    pub fn design_approver(&self) -> Option<DesignApprover> {
+        matches!(self.role, Role::SystemAdmin | Role::CountyAdmin).then(|| DesignApprover {
+            scope: self.scope(),
+        })
+    }
+
     pub fn audit_reader(&self) -> Option<AuditReader> {
         matches!(
             self.role,
@@ -146,6 +237,24 @@ mod tests {
                 actor(role, Some("320982")).roster_writer().is_some(),
                 "{role:?}"
             );
+        }
+    }
+
+    #[test]
+    fn who_runs_the_money() {
+        let clerk = actor(Role::VillageClerk, Some("370323104201"));
+        assert!(clerk.enroller().is_some());
+        assert!(clerk.scheme_manager().is_none());
+        assert!(clerk.design_approver().is_none());
+        let town = actor(Role::TownAdmin, Some("370323104"));
+        assert!(town.scheme_manager().is_some());
+        assert!(town.design_approver().is_none());
+        assert!(actor(Role::CountyAdmin, Some("370323"))
+            .design_approver()
+            .is_some());
+        for role in [Role::Auditor, Role::Coder, Role::Reviewer] {
+            let a = actor(role, Some("370323"));
+            assert!(a.enroller().is_none() && a.scheme_manager().is_none(), "{role:?}");
         }
     }
 

@@ -6,11 +6,17 @@ pub mod access;
 pub mod auth;
 pub mod crypto;
 pub mod demo;
+pub mod design;
+pub mod enrol;
 pub mod error;
+pub mod fund;
 pub mod import;
 pub mod roster;
+pub mod year;
 
-pub use access::{Actor, AuditReader, RosterWriter, VirtualVillagePlacer};
+pub use access::{
+    Actor, AuditReader, DesignApprover, Enroller, FundReader, RosterWriter, SchemeManager, VirtualVillagePlacer,
+};
 pub use crypto::PiiKeys;
 pub use error::{AppError, AppResult};
 
@@ -77,4 +83,9 @@ pub fn display_time(stored: &str) -> String {
     store::parse_timestamp(stored)
         .map(|t| t.with_timezone(&TZ).format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|| stored.to_string())
+}
+
+/// A participation rate in per mille as people read it: 799 → "79.9%".
+pub fn format_permille(p: u32) -> String {
+    format!("{}.{}%", p / 10, p % 10)
 }

@@ -10,10 +10,14 @@
 //! of work and pass a connection (`&mut AnyConnection`, which a `Transaction` derefs to).
 
 pub mod audit;
+pub mod designs;
+pub mod enrolment;
 pub mod imports;
+pub mod ledger;
 pub mod regions;
 pub mod roster;
 pub mod users;
+pub mod years;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
@@ -127,6 +131,17 @@ impl Db {
 
     pub async fn begin(&self) -> Result<Tx> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at BEGIN (IMMEDIATE):
+    /// a deferred transaction that read first and writes later fails at once with SQLITE_BUSY
+    /// when another writer committed in between, whereas an immediate one waits its turn under
+    /// the busy timeout. PostgreSQL needs no such care (row locks and constraints serialise).
+    pub async fn begin_write(&self) -> Result<Tx> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {

@@ -1,0 +1,455 @@
+//! "一键设计": the subsidy table of a scheme year from its members and its money, then the four
+//! eyes: a town administrator submits a variant, a county administrator (someone else) approves
+//! it, and it becomes the year's published, immutable table.
+
+use crate::access::{Actor, DesignApprover, SchemeManager};
+use crate::fund::money_available;
+use crate::year::{load_year, Year};
+use crate::{App, AppError, AppResult};
+use actuarial::design::{design, evaluate, DesignTargets, Population, SchemeRules as DesignRules, Weighting};
+use actuarial::risk::{class_count, class_index, RiskModel, Thresholds};
+use domain::{Fen, InsuranceType, Sex};
+use serde::{Deserialize, Serialize};
+use sim::{drg_catalogue, DrgVersion, StayModel};
+use store::designs::{DesignRow, NewDesign, NewTable, TableLine, TableRow};
+
+/// What the administrator can adjust on the design page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesignParams {
+    /// Expected surplus as a share of the money available, in per mille (50 = 5%).
+    pub target_surplus_permille: u32,
+    /// Accepted probability of a shortfall, in per mille (25 = 2.5%).
+    pub shortfall_permille: u32,
+    pub weighting: Weighting,
+    /// Caps for this design; `None` keeps the year's rule.
+    pub per_stay_cap: Option<Fen>,
+    pub yearly_cap: Option<Fen>,
+    /// Amounts are multiples of this (10 or 50 yuan).
+    pub rounding_unit: Fen,
+}
+
+impl Default for DesignParams {
+    fn default() -> Self {
+        DesignParams {
+            target_surplus_permille: 50,
+            shortfall_permille: 25,
+            weighting: Weighting::Need,
+            per_stay_cap: None,
+            yearly_cap: None,
+            rounding_unit: Fen(1_000),
+        }
+    }
+}
+
+/// What a design run promises, kept with it (the page and the approval show this).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesignSummary {
+    pub members: u64,
+    pub consecutive_members: u64,
+    pub income_fen: i64,
+    pub reserve_fen: i64,
+    pub service_fee_fen: i64,
+    pub budget_fen: i64,
+    pub expected_payout_fen: f64,
+    pub quantiles_fen: [i64; 4],
+    pub np_quantiles_fen: [i64; 4],
+    pub p_shortfall: f64,
+    pub expected_subsidies: f64,
+    pub expected_people_helped: f64,
+    pub benefit_rate: f64,
+    pub average_subsidy_fen: f64,
+    pub burden_reduction: f64,
+    pub feasible: bool,
+    pub drg_version: String,
+    /// The payout distribution for the chart: (payout in fen, probability mass of the bin).
+    pub histogram: Vec<(i64, f64)>,
+    pub min_amount_fen: i64,
+    pub max_amount_fen: i64,
+}
+
+/// One line of a design's table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesignLine {
+    pub drg: String,
+    pub name: String,
+    pub amount_fen: i64,
+    pub loyal_amount_fen: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct DesignRun {
+    pub row: DesignRow,
+    pub params: DesignParams,
+    pub summary: DesignSummary,
+    pub lines: Vec<DesignLine>,
+}
+
+fn drg_version(code: &str) -> AppResult<DrgVersion> {
+    DrgVersion::parse(code)
+        .ok_or_else(|| AppError::Invalid(format!("不支持的DRG版本：{code}")))
+}
+
+fn thresholds(rules: &scheme::SchemeRules) -> Thresholds {
+    Thresholds {
+        resident_fen: rules.claim_threshold(InsuranceType::Resident).amount.fen(),
+        employee_fen: rules.claim_threshold(InsuranceType::Employee).amount.fen(),
+        uninsured_fen: rules.claim_threshold(InsuranceType::Uninsured).amount.fen(),
+    }
+}
+
+fn design_rules(rules: &scheme::SchemeRules, p: &DesignParams) -> AppResult<DesignRules> {
+    if !matches!(p.rounding_unit.fen(), 100..=100_000) {
+        return Err(AppError::Invalid("取整单位应在 1 元到 1000 元之间".into()));
+    }
+    let per_stay_cap = p.per_stay_cap.or(rules.per_stay_cap).ok_or_else(|| {
+        AppError::Invalid("请设定单次补助上限（年度规则未规定时须在设计中给出）".into())
+    })?;
+    if per_stay_cap < rules.min_subsidy {
+        return Err(AppError::Invalid(format!(
+            "单次补助上限 {per_stay_cap} 元低于最低补助 {} 元",
+            rules.min_subsidy
+        )));
+    }
+    Ok(DesignRules {
+        thresholds: thresholds(rules),
+        min_subsidy_fen: rules.min_subsidy.fen(),
+        per_stay_cap_fen: per_stay_cap.fen(),
+        yearly_cap_fen: p.yearly_cap.or(rules.yearly_cap).map(|f| f.fen()),
+        loyalty_bonus_pct: rules.loyalty_bonus_percent as i64,
+        excluded: Vec::new(),
+        rounding_unit_fen: p.rounding_unit.fen(),
+    })
+}
+
+/// The enrolled members by risk class (age band × sex × insurance), new and consecutive.
+fn population(model: &StayModel, profile: &[(i64, i64, String, bool, i64)]) -> Population {
+    let mut members = vec![(0u64, 0u64); class_count(model)];
+    for (age, sex, insurance, consecutive, n) in profile {
+        let sex = if *sex == 1 { Sex::Male } else { Sex::Female };
+        let ins = InsuranceType::from_code(insurance).unwrap_or(InsuranceType::Resident);
+        let c = class_index(model, (*age).max(0) as u32, sex, ins);
+        if *consecutive {
+            members[c].1 += *n as u64;
+        } else {
+            members[c].0 += *n as u64;
+        }
+    }
+    Population { members }
+}
+
+/// About 80 bars from the 0.1% to the 99.9% quantile.
+fn histogram(dist: &actuarial::aggregate::PayoutDistribution) -> Vec<(i64, f64)> {
+    let lo = dist.quantile_fen(0.001);
+    let hi = dist.quantile_fen(0.999).max(lo + dist.unit_fen);
+    let bins = 80i64;
+    let width = ((hi - lo) / bins).max(dist.unit_fen);
+    let mut out: Vec<(i64, f64)> = (0..bins).map(|i| (lo + i * width, 0.0)).collect();
+    for (j, p) in dist.pmf.iter().enumerate() {
+        let x = (dist.offset as i64 + j as i64) * dist.unit_fen;
+        if x < lo || *p == 0.0 {
+            continue;
+        }
+        let b = ((x - lo) / width) as usize;
+        if let Some(bin) = out.get_mut(b) {
+            bin.1 += p;
+        }
+    }
+    out
+}
+
+impl App {
+    /// Runs the design for a year with the given settings and keeps it as a draft variant.
+    pub async fn run_design(
+        &self,
+        mgr: &SchemeManager,
+        actor: &Actor,
+        year_id: i64,
+        params: DesignParams,
+    ) -> AppResult<i64> {
+        if params.target_surplus_permille > 500 || !(1..=500).contains(&params.shortfall_permille) {
+            return Err(AppError::Invalid(
+                "目标结余率应在 0–50% 之间，可接受的缺口概率应在 0.1%–50% 之间".into(),
+            ));
+        }
+        let mut conn = self.db.acquire().await?;
+        let year = load_year(&mut conn, mgr.scope(), year_id).await?;
+        if !mgr.scope().contains(&year.row.pool_code) {
+            return Err(AppError::Forbidden);
+        }
+        let rules = design_rules(&year.rules, &params)?;
+        let version = drg_version(&year.rules.drg_version)?;
+        let money = money_available(&mut conn, &year).await?;
+        let profile = store::enrolment::risk_profile(&mut conn, year_id).await?;
+        drop(conn);
+        if money.available.fen() <= 0 {
+            return Err(AppError::Invalid(
+                "基金可用资金为零：请先录入参保缴费、捐赠或上年结余".into(),
+            ));
+        }
+        let targets = DesignTargets {
+            money_available_fen: money.available.fen(),
+            target_surplus: params.target_surplus_permille as f64 / 1000.0,
+            shortfall_probability: params.shortfall_permille as f64 / 1000.0,
+            weighting: params.weighting,
+        };
+        let (summary, lines) = tokio::task::spawn_blocking({
+            let rules = rules.clone();
+            let year_rules = year.rules.clone();
+            move || compute(version, &year_rules, &rules, &profile, &targets, money)
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.into()))??;
+        let mut tx = self.db.begin_write().await?;
+        let id = store::designs::insert(
+            &mut tx,
+            &NewDesign {
+                year_id,
+                rules_version: year.row.current_version,
+                params_json: &serde_json::to_string(&params).expect("params serialise"),
+                summary_json: &serde_json::to_string(&summary).expect("summary serialises"),
+                amounts_json: &serde_json::to_string(&lines).expect("lines serialise"),
+                by: &actor.username,
+                at: &self.now_text(),
+            },
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            actor,
+            &year.row.pool_code,
+            "design.run",
+            &format!("design:{id}"),
+            &format!("year {year_id}, budget {}", money.available),
+        )
+        .await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+        Ok(id)
+    }
+
+    pub async fn designs(&self, actor: &Actor, year_id: i64) -> AppResult<Vec<DesignRun>> {
+        let mut conn = self.db.acquire().await?;
+        load_year(&mut conn, &actor.scope(), year_id).await?;
+        store::designs::list(&mut conn, year_id)
+            .await?
+            .into_iter()
+            .map(parse_design)
+            .collect()
+    }
+
+    pub async fn design(&self, actor: &Actor, year_id: i64, id: i64) -> AppResult<DesignRun> {
+        let mut conn = self.db.acquire().await?;
+        load_year(&mut conn, &actor.scope(), year_id).await?;
+        let row = store::designs::get(&mut conn, year_id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        parse_design(row)
+    }
+
+    /// Submits a draft for approval.
+    pub async fn submit_design(
+        &self,
+        mgr: &SchemeManager,
+        actor: &Actor,
+        year_id: i64,
+        id: i64,
+    ) -> AppResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        let year = load_year(&mut tx, mgr.scope(), year_id).await?;
+        store::designs::get(&mut tx, year_id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !store::designs::transition(&mut tx, id, "draft", "submitted", &actor.username, &self.now_text(), "")
+            .await?
+        {
+            return Err(AppError::Conflict("该方案不是草稿，不能提交".into()));
+        }
+        self.audit(&mut tx, actor, &year.row.pool_code, "design.submit", &format!("design:{id}"), "")
+            .await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+        Ok(())
+    }
+
+    /// Approves (publishing the table) or rejects a submitted design. The approver must not be
+    /// the person who ran or submitted it.
+    pub async fn decide_design(
+        &self,
+        a: &DesignApprover,
+        actor: &Actor,
+        year_id: i64,
+        id: i64,
+        approve: bool,
+        note: &str,
+    ) -> AppResult<Option<(i64, i64)>> {
+        let mut tx = self.db.begin_write().await?;
+        let year = load_year(&mut tx, a.scope(), year_id).await?;
+        if !a.scope().contains(&year.row.pool_code) {
+            return Err(AppError::Forbidden);
+        }
+        let row = store::designs::get(&mut tx, year_id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if row.created_by == actor.username || row.submitted_by.as_deref() == Some(&actor.username) {
+            return Err(AppError::Invalid(
+                "设计方案须由另一人审批：您不能审批自己制作或提交的方案".into(),
+            ));
+        }
+        if !approve && note.trim().is_empty() {
+            return Err(AppError::Invalid("退回方案须填写原因".into()));
+        }
+        let to = if approve { "approved" } else { "rejected" };
+        let now = self.now_text();
+        if !store::designs::transition(&mut tx, id, "submitted", to, &actor.username, &now, note.trim())
+            .await?
+        {
+            return Err(AppError::Conflict("该方案不在待审批状态".into()));
+        }
+        let published = if approve {
+            let run = parse_design(row)?;
+            let lines: Vec<TableLine> = run
+                .lines
+                .iter()
+                .map(|l| TableLine {
+                    drg: l.drg.clone(),
+                    drg_name: l.name.clone(),
+                    amount_fen: l.amount_fen,
+                    loyal_amount_fen: l.loyal_amount_fen,
+                })
+                .collect();
+            Some(
+                store::designs::publish(
+                    &mut tx,
+                    &NewTable {
+                        year_id,
+                        design_id: id,
+                        rules_version: run.row.rules_version,
+                        drg_version: &run.summary.drg_version,
+                        by: &actor.username,
+                        at: &now,
+                    },
+                    &lines,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        self.audit(
+            &mut tx,
+            actor,
+            &year.row.pool_code,
+            if approve { "design.approve" } else { "design.reject" },
+            &format!("design:{id}"),
+            note.trim(),
+        )
+        .await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+        Ok(published)
+    }
+
+    /// The year's published table and its lines matching `query` (DRG code or disease name).
+    pub async fn published_table(
+        &self,
+        actor: &Actor,
+        year_id: i64,
+        query: &str,
+    ) -> AppResult<Option<(TableRow, Vec<TableLine>)>> {
+        let mut conn = self.db.acquire().await?;
+        load_year(&mut conn, &actor.scope(), year_id).await?;
+        public_table(&mut conn, year_id, query).await
+    }
+
+    /// The same for residents (no sign-in): published tables are public information.
+    pub async fn public_table(
+        &self,
+        year_id: i64,
+        query: &str,
+    ) -> AppResult<Option<(Year, TableRow, Vec<TableLine>)>> {
+        let mut conn = self.db.acquire().await?;
+        let year = load_year(&mut conn, &store::Scope::all(), year_id).await?;
+        Ok(public_table(&mut conn, year_id, query)
+            .await?
+            .map(|(t, l)| (year, t, l)))
+    }
+}
+
+async fn public_table(
+    conn: &mut store::Conn,
+    year_id: i64,
+    query: &str,
+) -> AppResult<Option<(TableRow, Vec<TableLine>)>> {
+    let Some(t) = store::designs::current_table(conn, year_id).await? else {
+        return Ok(None);
+    };
+    let lines = store::designs::table_lines(conn, t.id, query.trim()).await?;
+    Ok(Some((t, lines)))
+}
+
+fn parse_design(row: DesignRow) -> AppResult<DesignRun> {
+    let bad = |e: serde_json::Error| AppError::Internal(anyhow::anyhow!("stored design: {e}"));
+    Ok(DesignRun {
+        params: serde_json::from_str(&row.params_json).map_err(bad)?,
+        summary: serde_json::from_str(&row.summary_json).map_err(bad)?,
+        lines: serde_json::from_str(&row.amounts_json).map_err(bad)?,
+        row,
+    })
+}
+
+/// The pure part: risk model, design, distribution. Runs off the async threads.
+fn compute(
+    version: DrgVersion,
+    year_rules: &scheme::SchemeRules,
+    rules: &DesignRules,
+    profile: &[(i64, i64, String, bool, i64)],
+    targets: &DesignTargets,
+    money: crate::fund::MoneyAvailable,
+) -> AppResult<(DesignSummary, Vec<DesignLine>)> {
+    let model = StayModel::new();
+    let pop = population(&model, profile);
+    if pop.total() == 0 {
+        return Err(AppError::Invalid("本年度尚无参保人员，无法设计补助标准".into()));
+    }
+    let catalogue = drg_catalogue(version);
+    let risk = RiskModel::prior(&model, catalogue, rules.thresholds);
+    let d = design(&risk, rules, &pop, targets)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("design: {e}")))?;
+    let (_, dist) = evaluate(&risk, rules, &pop, &d.amounts_fen, targets.money_available_fen)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("evaluate: {e}")))?;
+    let lines: Vec<DesignLine> = risk
+        .drgs
+        .iter()
+        .zip(d.amounts_fen.iter().zip(&d.loyal_amounts_fen))
+        .map(|(drg, (a, l))| DesignLine {
+            drg: drg.code.clone(),
+            name: drg.name.clone(),
+            amount_fen: *a,
+            loyal_amount_fen: *l,
+        })
+        .collect();
+    let paid: Vec<i64> = d.amounts_fen.iter().copied().filter(|a| *a > 0).collect();
+    let e = &d.evaluation;
+    Ok((
+        DesignSummary {
+            members: pop.total(),
+            consecutive_members: pop.members.iter().map(|(_, c)| c).sum(),
+            income_fen: money.income.fen(),
+            reserve_fen: money.reserve.fen(),
+            service_fee_fen: money.service_fee.fen(),
+            budget_fen: d.budget_fen,
+            expected_payout_fen: e.expected_payout_fen,
+            quantiles_fen: e.quantiles_fen,
+            np_quantiles_fen: e.np_quantiles_fen,
+            p_shortfall: e.p_shortfall,
+            expected_subsidies: e.expected_subsidies,
+            expected_people_helped: e.expected_people_helped,
+            benefit_rate: e.benefit_rate,
+            average_subsidy_fen: e.average_subsidy_fen,
+            burden_reduction: e.burden_reduction,
+            feasible: d.feasible,
+            drg_version: year_rules.drg_version.clone(),
+            histogram: histogram(&dist),
+            min_amount_fen: paid.iter().copied().min().unwrap_or(0),
+            max_amount_fen: paid.iter().copied().max().unwrap_or(0),
+        },
+        lines,
+    ))
+}
