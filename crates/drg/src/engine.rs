@@ -171,7 +171,7 @@ fn lookup<T: Tracer>(
                 to: id,
             });
         }
-        return Some((id, table.hot[id as usize]));
+        return Some((id, table.hot(id)));
     }
     let upper = code.to_ascii_uppercase();
     if upper != code {

@@ -31,6 +31,7 @@
 //! Pure: no I/O apart from decoding the embedded pack bytes.
 
 mod engine;
+mod fast;
 mod model;
 mod pack;
 mod trace;
@@ -244,7 +245,7 @@ impl Grouper {
 
     /// Groups without recording a trace; same outcome as [`Grouper::group`].
     pub fn group_fast(&self, stay: &Stay) -> Outcome {
-        engine::group(&self.m, stay, &mut trace::NoTracer)
+        fast::group(&self.m, stay)
     }
 
     pub fn mdc_code(&self, o: &Outcome) -> &str {
@@ -340,16 +341,23 @@ impl Grouper {
 #[cfg(test)]
 mod hash_quality {
     /// The code hash must spread the real code sets: no two codes of a pack share a 64-bit
-    /// hash, and the low 16 bits (bucket index) take most values.
+    /// hash, probe runs stay short, and every code is found with its own record.
     #[test]
     fn code_hash_spreads_the_real_codes() {
         for v in crate::Version::available() {
             let g = crate::Grouper::load(&v).unwrap();
             for t in [&g.m.dx, &g.m.proc] {
                 let mut full = std::collections::HashSet::new();
-                let mut longest = 0usize;
-                for info in &t.info {
-                    let Some(k) = crate::model::pack_key(&info.code) else {
+                let (mut longest, mut total, mut keyed) = (0usize, 0usize, 0usize);
+                for (id, info) in t.info.iter().enumerate() {
+                    let slot = t.find_slot(&info.code).unwrap();
+                    assert_eq!(slot.id, id as u32, "{v}: {}", info.code);
+                    assert_eq!(&*t.info[slot.id as usize].code, &*info.code);
+                    assert_eq!(t.hot(id as u32).sets, info.sets);
+                    let mut sets = Vec::new();
+                    slot.for_each_set(&t.set_ids, |s| sets.push(s));
+                    assert_eq!(sets, t.set_ids[info.sets.0 as usize..info.sets.1 as usize]);
+                    let Some(k) = crate::model::code_key(&info.code) else {
                         continue;
                     };
                     assert!(
@@ -364,13 +372,44 @@ mod hash_quality {
                         run += 1;
                     }
                     longest = longest.max(run);
-                    // Every code is found with its own hot record.
-                    let (id, hot) = t.find(&info.code).unwrap();
-                    assert_eq!(&*t.info[id as usize].code, &*info.code);
-                    assert_eq!(hot, t.hot[id as usize]);
+                    total += run;
+                    keyed += 1;
                 }
-                assert!(longest < 64, "{v}: probe run of {longest}");
+                assert!(longest < 32, "{v}: probe run of {longest}");
+                assert!(total < keyed, "{v}: mean probe run {total}/{keyed}");
+                // Only codes without a packed key stay in the string index: in the national
+                // packs two malformed 2.0 codes with a name glued on.
+                assert!(t.index.keys().all(|c| crate::model::code_key(c).is_none()));
+                assert!(t.index.len() <= 2, "{v}: {} codes without key", t.index.len());
             }
         }
+    }
+
+    #[test]
+    fn code_keys_are_injective_on_edge_cases() {
+        use crate::model::code_key;
+        assert_eq!(code_key(""), None);
+        assert_eq!(code_key(&"A".repeat(19)), None);
+        assert_eq!(code_key("A01.002+G01.0* X"), None);
+        let mut seen = std::collections::HashMap::new();
+        let mut codes: Vec<String> = ["A", "A\0", "\0", "A B", "é", "A01", "A01.002+G01*"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for n in 1..=18 {
+            codes.push("9".repeat(n));
+            codes.push(format!("{}\0", "~".repeat(n - 1)));
+            codes.push(format!("{}A", "\0".repeat(n - 1)));
+            codes.push(format!("A{}", "\0".repeat(n - 1)));
+        }
+        for c in codes {
+            if let Some(k) = code_key(&c) {
+                assert_ne!(k, 0);
+                if let Some(other) = seen.insert(k, c.clone()) {
+                    assert_eq!(other, c, "same key");
+                }
+            }
+        }
+        assert!(seen.len() > 60);
     }
 }

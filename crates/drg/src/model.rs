@@ -24,22 +24,120 @@ pub(crate) struct CodeInfo {
     pub cce: u16,
 }
 
-/// The fields grouping reads, packed apart from names so that a code costs one cache line.
+/// Flag set in [`Slot::flags`] only: the code is found directly (a 医保版 dictionary code or a
+/// code of some rule table), not only through the edition maps.
+pub(crate) const DIRECT: u8 = 128;
+/// [`Slot::nsets`] value when the code's tables do not fit inline (read `sets` instead).
+pub(crate) const SETS_OVERFLOW: u8 = u8::MAX;
+const INLINE_SETS: usize = 11;
+
+/// One code of a table: key and everything grouping reads, in exactly one cache line, so a
+/// lookup costs one memory access (which the fast path issues early, for all codes of a stay
+/// at once).
 #[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
 pub(crate) struct Slot {
+    /// [`code_key`] of the code; 0 marks an empty slot.
     pub key: u128,
-    pub hot: Hot,
     pub id: u32,
+    /// Bit i set: code is in the principal-diagnosis table of MDC i.
+    pub mdc_mask: u32,
+    /// The code's tables (sorted ids), as a range of `CodeTable::set_ids`.
+    pub sets: (u32, u32),
+    /// Bit i set: code is in MDCZ body region i.
+    pub region_mask: u16,
+    pub mcc: u16,
+    pub cc: u16,
+    pub cce: u16,
+    /// `DX_*` / `PROC_*` / `GREY` flags, plus [`DIRECT`].
+    pub flags: u8,
+    /// Number of tables held in `inline_sets`, or [`SETS_OVERFLOW`].
+    pub nsets: u8,
+    pub inline_sets: [u16; INLINE_SETS],
 }
 
+impl Slot {
+    /// The code's tables, without touching `set_ids` in the common case.
+    #[inline(always)]
+    pub fn for_each_set(&self, set_ids: &[u32], mut f: impl FnMut(u32)) {
+        if self.nsets != SETS_OVERFLOW {
+            for &s in &self.inline_sets[..self.nsets as usize] {
+                f(s as u32);
+            }
+        } else {
+            for &s in &set_ids[self.sets.0 as usize..self.sets.1 as usize] {
+                f(s);
+            }
+        }
+    }
+    fn hot(&self) -> Hot {
+        Hot {
+            sets: self.sets,
+            mdc_mask: self.mdc_mask,
+            region_mask: self.region_mask,
+            mcc: self.mcc,
+            cc: self.cc,
+            cce: self.cce,
+            flags: self.flags & !DIRECT,
+        }
+    }
+}
+
+/// Slot hash of a key: one folded 64×64→128-bit multiply (as in wyhash/ahash).
 #[inline]
 pub(crate) fn slot_hash(key: u128) -> usize {
-    use std::hash::Hasher;
-    let mut h = crate::pack::FxHasher::default();
-    h.write_u128(key);
-    h.finish() as usize
+    let (lo, hi) = (key as u64, (key >> 64) as u64);
+    let m = ((lo ^ 0x243f_6a88_85a3_08d3) as u128) * ((hi ^ 0x1319_8a2e_0370_7344) as u128);
+    ((m as u64) ^ ((m >> 64) as u64)) as usize
 }
 
+/// Longest code with a packed key; longer ones are looked up by string.
+const MAX_KEY_CHARS: usize = 18;
+
+/// Injective key of a code (never 0), `None` for codes longer than 18 bytes, which are then
+/// looked up by string. Codes of up to 15 bytes (all but a few hundred dagger/asterisk
+/// codes) are their bytes with the length in the top byte, read with a few word loads;
+/// codes of 16 to 18 printable ASCII characters (no space) are 7-bit digits with the top
+/// bit set (bit 127 is never set by the first form, whose top byte is at most 15).
+#[inline]
+pub(crate) fn code_key(code: &str) -> Option<u128> {
+    let b = code.as_bytes();
+    let n = b.len();
+    if n == 0 {
+        return None;
+    }
+    if n <= 15 {
+        let (lo, hi) = if n >= 8 {
+            let lo = u64::from_le_bytes(b[..8].try_into().unwrap());
+            let tail = u64::from_le_bytes(b[n - 8..].try_into().unwrap());
+            (lo, tail.checked_shr(8 * (16 - n) as u32).unwrap_or(0))
+        } else if n >= 4 {
+            let head = u32::from_le_bytes(b[..4].try_into().unwrap()) as u64;
+            let tail = u32::from_le_bytes(b[n - 4..].try_into().unwrap()) as u64;
+            (head | tail << (8 * (n - 4)), 0)
+        } else {
+            let mut lo = 0u64;
+            for (i, &c) in b.iter().enumerate() {
+                lo |= (c as u64) << (8 * i);
+            }
+            (lo, 0)
+        };
+        return Some((lo as u128) | (hi as u128) << 64 | (n as u128) << 120);
+    }
+    if n > MAX_KEY_CHARS {
+        return None;
+    }
+    let mut k: u128 = 0;
+    for &c in b {
+        if !(0x21..0x7f).contains(&c) {
+            return None;
+        }
+        k = (k << 7) | c as u128;
+    }
+    Some(k | 1 << 127)
+}
+
+/// A code's grouping data as the traced engine reads it.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
 pub(crate) struct Hot {
     pub sets: (u32, u32),
@@ -52,14 +150,18 @@ pub(crate) struct Hot {
 }
 
 pub(crate) struct CodeTable {
+    /// Code → id. While loading every code; once loaded only the codes without a packed key
+    /// (none in the national packs), since a string with a key is found through `slots`.
     pub index: FxMap<Box<str>, u32>,
-    /// Open-addressing table of codes of up to 16 bytes, key packed in the slot next to the
-    /// code's hot record: a lookup touches one slot, usually one cache line.
+    /// Open-addressing table (linear probing) of the codes with a packed key, in
+    /// `slots[..=slot_mask]`; codes without a key follow it, at `slot_mask + 1..`.
     pub slots: Vec<Slot>,
     pub slot_mask: usize,
-    pub hot: Vec<Hot>,
+    /// Code id → its slot.
+    pub slot_of: Vec<u32>,
     pub info: Vec<CodeInfo>,
     pub set_ids: Vec<u32>,
+    /// Clinical-edition / 医保版 1.0 code (or dagger part) → 医保版 2.0 code id.
     pub map: FxMap<Box<str>, u32>,
 }
 
@@ -69,7 +171,7 @@ impl CodeTable {
             index: FxMap::default(),
             slots: Vec::new(),
             slot_mask: 0,
-            hot: Vec::new(),
+            slot_of: Vec::new(),
             info: Vec::new(),
             set_ids: Vec::new(),
             map: FxMap::default(),
@@ -95,7 +197,7 @@ impl CodeTable {
         id
     }
 
-    /// Membership while loading, before the hot table exists.
+    /// Membership while loading, before the slots exist.
     fn in_set_cold(&self, code: u32, set: u32) -> bool {
         let (a, b) = self.info[code as usize].sets;
         self.set_ids[a as usize..b as usize].contains(&set)
@@ -106,72 +208,108 @@ impl CodeTable {
         self.set_ids[a as usize..b as usize].contains(&set)
     }
 
-    /// The code's id and hot record.
+    /// Home slot of a packed key, for prefetching.
+    #[inline]
+    pub fn home(&self, key: u128) -> &Slot {
+        &self.slots[slot_hash(key) & self.slot_mask]
+    }
+
+    #[inline]
+    pub fn find_key(&self, key: u128) -> Option<&Slot> {
+        let mut i = slot_hash(key) & self.slot_mask;
+        loop {
+            let s = &self.slots[i];
+            if s.key == key {
+                return Some(s);
+            }
+            if s.key == 0 {
+                return None;
+            }
+            i = (i + 1) & self.slot_mask;
+        }
+    }
+
+    /// The slot of a code given as text (exact match).
+    #[inline]
+    pub fn find_slot(&self, code: &str) -> Option<&Slot> {
+        match code_key(code) {
+            Some(k) => self.find_key(k),
+            None => self.index.get(code).map(|&id| self.slot_by_id(id)),
+        }
+    }
+
+    #[inline]
+    pub fn slot_by_id(&self, id: u32) -> &Slot {
+        &self.slots[self.slot_of[id as usize] as usize]
+    }
+
+    /// The code's grouping data, by id.
+    pub fn hot(&self, id: u32) -> Hot {
+        self.slot_by_id(id).hot()
+    }
+
+    /// The code's id and grouping data.
     #[inline]
     pub fn find(&self, code: &str) -> Option<(u32, Hot)> {
-        match pack_key(code) {
-            Some(k) => {
-                let mut i = slot_hash(k) & self.slot_mask;
-                loop {
-                    let s = &self.slots[i];
-                    if s.key == k {
-                        return Some((s.id, s.hot));
-                    }
-                    if s.key == 0 {
-                        return None;
-                    }
-                    i = (i + 1) & self.slot_mask;
-                }
-            }
-            None => self.index.get(code).map(|&id| (id, self.hot[id as usize])),
-        }
+        self.find_slot(code).map(|s| (s.id, s.hot()))
     }
 
     fn freeze(&mut self) {
-        self.hot = self
+        let keyed = self
             .info
             .iter()
-            .map(|i| Hot {
-                sets: i.sets,
-                mdc_mask: i.mdc_mask,
-                region_mask: i.region_mask,
-                mcc: i.mcc,
-                cc: i.cc,
-                cce: i.cce,
-                flags: i.flags,
-            })
-            .collect();
-        let cap = (self.info.len() + self.info.len() / 2)
-            .next_power_of_two()
-            .max(16);
+            .filter(|i| code_key(&i.code).is_some())
+            .count();
+        // At most half full: short probe runs, and most lookups touch only the home slot.
+        let cap = (keyed + keyed / 4).next_power_of_two().max(16);
         self.slots = vec![Slot::default(); cap];
         self.slot_mask = cap - 1;
+        self.slot_of = vec![0; self.info.len()];
+        let mut index = FxMap::default();
         for (id, info) in self.info.iter().enumerate() {
-            let Some(k) = pack_key(&info.code) else {
-                continue;
-            };
-            let mut i = slot_hash(k) & self.slot_mask;
-            while self.slots[i].key != 0 {
-                i = (i + 1) & self.slot_mask;
-            }
-            self.slots[i] = Slot {
-                key: k,
-                hot: self.hot[id],
+            let sets = &self.set_ids[info.sets.0 as usize..info.sets.1 as usize];
+            let mut slot = Slot {
+                key: 0,
                 id: id as u32,
+                mdc_mask: info.mdc_mask,
+                sets: info.sets,
+                region_mask: info.region_mask,
+                mcc: info.mcc,
+                cc: info.cc,
+                cce: info.cce,
+                flags: info.flags,
+                nsets: SETS_OVERFLOW,
+                inline_sets: [0; INLINE_SETS],
             };
+            if info.flags & (DX_DICT | PROC_DICT) != 0 || !sets.is_empty() {
+                slot.flags |= DIRECT;
+            }
+            if sets.len() <= INLINE_SETS && sets.iter().all(|&s| s <= u16::MAX as u32) {
+                slot.nsets = sets.len() as u8;
+                for (d, &s) in slot.inline_sets.iter_mut().zip(sets) {
+                    *d = s as u16;
+                }
+            }
+            match code_key(&info.code) {
+                Some(k) => {
+                    slot.key = k;
+                    let mut i = slot_hash(k) & self.slot_mask;
+                    while self.slots[i].key != 0 {
+                        i = (i + 1) & self.slot_mask;
+                    }
+                    self.slots[i] = slot;
+                    self.slot_of[id] = i as u32;
+                }
+                None => {
+                    self.slot_of[id] = self.slots.len() as u32;
+                    self.slots.push(slot);
+                    index.insert(info.code.clone(), id as u32);
+                }
+            }
         }
+        self.slots.shrink_to_fit();
+        self.index = index;
     }
-}
-
-#[inline]
-pub(crate) fn pack_key(code: &str) -> Option<u128> {
-    let b = code.as_bytes();
-    if b.is_empty() || b.len() > 16 {
-        return None;
-    }
-    let mut buf = [0u8; 16];
-    buf[..b.len()].copy_from_slice(b);
-    Some(u128::from_le_bytes(buf))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,6 +414,8 @@ pub(crate) struct Model {
     pub branch_spans: Vec<(u32, u32)>,
     pub regions: Vec<String>,
     pub pre_mdc: Option<u16>,
+    /// 64-bit words of a bitset over the tables (`sets`).
+    pub set_words: usize,
 }
 
 fn parse_num<T: std::str::FromStr>(s: &str, line: usize) -> Result<T, PackError> {
@@ -558,6 +698,7 @@ impl Model {
         }
         catalog.version = manifest.version.clone();
         Ok(Model {
+            set_words: sets.len().div_ceil(64),
             atoms,
             adrg_branches,
             branch_spans,
