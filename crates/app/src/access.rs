@@ -254,7 +254,10 @@ mod tests {
             .is_some());
         for role in [Role::Auditor, Role::Coder, Role::Reviewer] {
             let a = actor(role, Some("370323"));
-            assert!(a.enroller().is_none() && a.scheme_manager().is_none(), "{role:?}");
+            assert!(
+                a.enroller().is_none() && a.scheme_manager().is_none(),
+                "{role:?}"
+            );
         }
     }
 

@@ -6,7 +6,9 @@ use crate::access::{Actor, DesignApprover, SchemeManager};
 use crate::fund::money_available;
 use crate::year::{load_year, Year};
 use crate::{App, AppError, AppResult};
-use actuarial::design::{design, evaluate, DesignTargets, Population, SchemeRules as DesignRules, Weighting};
+use actuarial::design::{
+    design, evaluate, DesignTargets, Population, SchemeRules as DesignRules, Weighting,
+};
 use actuarial::risk::{class_count, class_index, RiskModel, Thresholds};
 use domain::{Fen, InsuranceType, Sex};
 use serde::{Deserialize, Serialize};
@@ -85,8 +87,7 @@ pub struct DesignRun {
 }
 
 fn drg_version(code: &str) -> AppResult<DrgVersion> {
-    DrgVersion::parse(code)
-        .ok_or_else(|| AppError::Invalid(format!("不支持的DRG版本：{code}")))
+    DrgVersion::parse(code).ok_or_else(|| AppError::Invalid(format!("不支持的DRG版本：{code}")))
 }
 
 fn thresholds(rules: &scheme::SchemeRules) -> Thresholds {
@@ -258,13 +259,28 @@ impl App {
         store::designs::get(&mut tx, year_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if !store::designs::transition(&mut tx, id, "draft", "submitted", &actor.username, &self.now_text(), "")
-            .await?
+        if !store::designs::transition(
+            &mut tx,
+            id,
+            "draft",
+            "submitted",
+            &actor.username,
+            &self.now_text(),
+            "",
+        )
+        .await?
         {
             return Err(AppError::Conflict("该方案不是草稿，不能提交".into()));
         }
-        self.audit(&mut tx, actor, &year.row.pool_code, "design.submit", &format!("design:{id}"), "")
-            .await?;
+        self.audit(
+            &mut tx,
+            actor,
+            &year.row.pool_code,
+            "design.submit",
+            &format!("design:{id}"),
+            "",
+        )
+        .await?;
         tx.commit().await.map_err(store::StoreError::from)?;
         Ok(())
     }
@@ -288,7 +304,8 @@ impl App {
         let row = store::designs::get(&mut tx, year_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if row.created_by == actor.username || row.submitted_by.as_deref() == Some(&actor.username) {
+        if row.created_by == actor.username || row.submitted_by.as_deref() == Some(&actor.username)
+        {
             return Err(AppError::Invalid(
                 "设计方案须由另一人审批：您不能审批自己制作或提交的方案".into(),
             ));
@@ -298,8 +315,16 @@ impl App {
         }
         let to = if approve { "approved" } else { "rejected" };
         let now = self.now_text();
-        if !store::designs::transition(&mut tx, id, "submitted", to, &actor.username, &now, note.trim())
-            .await?
+        if !store::designs::transition(
+            &mut tx,
+            id,
+            "submitted",
+            to,
+            &actor.username,
+            &now,
+            note.trim(),
+        )
+        .await?
         {
             return Err(AppError::Conflict("该方案不在待审批状态".into()));
         }
@@ -337,7 +362,11 @@ impl App {
             &mut tx,
             actor,
             &year.row.pool_code,
-            if approve { "design.approve" } else { "design.reject" },
+            if approve {
+                "design.approve"
+            } else {
+                "design.reject"
+            },
             &format!("design:{id}"),
             note.trim(),
         )
@@ -406,14 +435,22 @@ fn compute(
     let model = StayModel::new();
     let pop = population(&model, profile);
     if pop.total() == 0 {
-        return Err(AppError::Invalid("本年度尚无参保人员，无法设计补助标准".into()));
+        return Err(AppError::Invalid(
+            "本年度尚无参保人员，无法设计补助标准".into(),
+        ));
     }
     let catalogue = drg_catalogue(version);
     let risk = RiskModel::prior(&model, catalogue, rules.thresholds);
     let d = design(&risk, rules, &pop, targets)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("design: {e}")))?;
-    let (_, dist) = evaluate(&risk, rules, &pop, &d.amounts_fen, targets.money_available_fen)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("evaluate: {e}")))?;
+    let (_, dist) = evaluate(
+        &risk,
+        rules,
+        &pop,
+        &d.amounts_fen,
+        targets.money_available_fen,
+    )
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("evaluate: {e}")))?;
     let lines: Vec<DesignLine> = risk
         .drgs
         .iter()

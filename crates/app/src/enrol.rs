@@ -59,15 +59,20 @@ pub enum LeaveOut {
     Deceased,
     MovedAway,
     EnrolledElsewhere,
+    /// The year's rules exclude the member's special status (e.g. 海安: people covered by other
+    /// schemes). Set by the system, never chosen by a clerk.
+    Ineligible,
 }
 
 impl LeaveOut {
+    /// The reasons a clerk may choose.
     pub const ALL: [LeaveOut; 3] = [Self::Deceased, Self::MovedAway, Self::EnrolledElsewhere];
     pub fn code(self) -> &'static str {
         match self {
             Self::Deceased => "deceased",
             Self::MovedAway => "moved_away",
             Self::EnrolledElsewhere => "enrolled_elsewhere",
+            Self::Ineligible => "ineligible",
         }
     }
     pub fn label_zh(self) -> &'static str {
@@ -75,6 +80,7 @@ impl LeaveOut {
             Self::Deceased => "已故",
             Self::MovedAway => "户籍迁出",
             Self::EnrolledElsewhere => "已在他处参加",
+            Self::Ineligible => "不属于本年度参加对象",
         }
     }
     pub fn parse(s: &str) -> Option<LeaveOut> {
@@ -106,6 +112,21 @@ pub struct Enrolment {
     pub row: EnrolmentRow,
     pub lines: Vec<MemberLine>,
     pub year: Year,
+}
+
+#[derive(Debug, Clone)]
+pub struct PreviewMember {
+    pub line: RosterLine,
+    pub statuses: Vec<SpecialStatus>,
+    pub dues: scheme::MemberDues,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnrolPreview {
+    pub year: Year,
+    pub household: store::roster::Household,
+    pub members: Vec<PreviewMember>,
+    pub history: Vec<EnrolmentRow>,
 }
 
 /// One household's enrolment, worked out before anything is written.
@@ -150,11 +171,11 @@ impl Run<'_> {
             return Err("该户没有登记成员".into());
         };
         let left: HashMap<i64, LeaveOut> = req.left_out.iter().cloned().collect();
-        if let Some(stranger) = left.keys().find(|id| !members.iter().any(|m| m.member_id == **id)) {
+        if let Some(stranger) = left
+            .keys()
+            .find(|id| !members.iter().any(|m| m.member_id == **id))
+        {
             return Err(format!("成员 {stranger} 不属于该户"));
-        }
-        if members.iter().all(|m| left.contains_key(&m.member_id)) {
-            return Err("整户参加：至少要有一名成员参加".into());
         }
         let mut lines = Vec::with_capacity(members.len());
         let mut due: BTreeMap<Payer, Fen> = BTreeMap::new();
@@ -164,7 +185,10 @@ impl Run<'_> {
                 .iter()
                 .filter_map(|s| SpecialStatus::from_code(s))
                 .collect();
-            let leave = left.get(&m.member_id);
+            let leave = match rules.ineligible_status(&statuses) {
+                Some(_) => Some(&LeaveOut::Ineligible),
+                None => left.get(&m.member_id),
+            };
             let dues = if leave.is_some() {
                 Vec::new()
             } else {
@@ -197,7 +221,11 @@ impl Run<'_> {
                 due_village: of(Payer::VillageCollective).fen(),
                 due_town: of(Payer::Town).fen(),
                 due_county: of(Payer::County).fen(),
+                due_charity: of(Payer::Charity).fen(),
             });
+        }
+        if !lines.iter().any(|l| l.included) {
+            return Err("整户参加：户内没有可以参加的成员".into());
         }
         let personal = due.get(&Payer::Personal).copied().unwrap_or(Fen(0));
         let method = if personal.fen() == 0 {
@@ -213,7 +241,10 @@ impl Run<'_> {
         let mut entry = Entry::new(
             EntryKind::Enrolment,
             self.today,
-            format!("{}户 {} 人参加，收据 {receipt_no}", first.household_no, included),
+            format!(
+                "{}户 {} 人参加，收据 {receipt_no}",
+                first.household_no, included
+            ),
             format!("household:{}", first.household_id),
         );
         for (payer, amount) in &due {
@@ -324,6 +355,55 @@ impl App {
         .await?;
         tx.commit().await.map_err(store::StoreError::from)?;
         Ok(ids[0])
+    }
+
+    /// What the enrolment form shows: the household's registered members with what each
+    /// would owe under the year's current rules.
+    pub async fn enrol_preview(
+        &self,
+        actor: &Actor,
+        year_id: i64,
+        household_id: i64,
+    ) -> AppResult<EnrolPreview> {
+        let mut conn = self.db.acquire().await?;
+        let year = load_year(&mut conn, &actor.scope(), year_id).await?;
+        let household = store::roster::get_household(&mut conn, &actor.scope(), household_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !household.village_code.starts_with(&year.row.pool_code) {
+            return Err(AppError::NotFound);
+        }
+        let lines = store::enrolment::roster_lines(
+            &mut conn,
+            &actor.scope(),
+            Some(household_id),
+            &self.today().to_string(),
+        )
+        .await?;
+        let history =
+            store::enrolment::history_for_household(&mut conn, year_id, household_id).await?;
+        let members = lines
+            .into_iter()
+            .map(|l| {
+                let statuses: Vec<SpecialStatus> = l
+                    .statuses
+                    .iter()
+                    .filter_map(|s| SpecialStatus::from_code(s))
+                    .collect();
+                let dues = year.rules.dues_for_member(&l.village_code, &statuses);
+                PreviewMember {
+                    line: l,
+                    statuses,
+                    dues,
+                }
+            })
+            .collect();
+        Ok(EnrolPreview {
+            year,
+            household,
+            members,
+            history,
+        })
     }
 
     pub async fn enrolment(&self, actor: &Actor, id: i64) -> AppResult<Enrolment> {
@@ -488,9 +568,9 @@ async fn write_planned(
     store::enrolment::insert(conn, &rows)
         .await
         .map_err(|e| match e {
-            store::StoreError::Conflict(_) => AppError::Conflict(
-                "该户（或其中的成员）已参加本年度互助，不能重复参加".into(),
-            ),
+            store::StoreError::Conflict(_) => {
+                AppError::Conflict("该户（或其中的成员）已参加本年度互助，不能重复参加".into())
+            }
             other => other.into(),
         })
 }
@@ -577,7 +657,10 @@ impl App {
                 message: m,
             };
             if !w.scope().contains(&h.village_code) {
-                errors.push(fail(format!("村代码 {} 不在您的管辖范围内", h.village_code)));
+                errors.push(fail(format!(
+                    "村代码 {} 不在您的管辖范围内",
+                    h.village_code
+                )));
                 continue;
             }
             let Some(members) =
@@ -641,25 +724,31 @@ impl App {
         })
     }
 
-    /// Renews last year's households in one step: every household actively enrolled in the
-    /// previous year (inside the actor's area) and not yet enrolled this year, with its current
+    /// Renews last year's households of a village in one step: every household actively
+    /// enrolled there in the previous year and not yet enrolled this year, with its current
     /// members, paid as `method`.
     pub async fn renew_households(
         &self,
         w: &Enroller,
         actor: &Actor,
         year_id: i64,
+        village_code: &str,
         method: PaymentMethod,
         payment_reference: &str,
     ) -> AppResult<BulkOutcome> {
         let year = self.year(actor, year_id).await?;
+        let village = domain::RegionCode::parse(village_code).map_err(|_| AppError::NotFound)?;
+        if !w.scope().contains(village.as_str()) {
+            return Err(AppError::NotFound);
+        }
+        let scope = store::Scope::region(&village);
         let Some(prev) = year.row.previous_year_id else {
             return Err(AppError::Invalid("该年度没有上一年度，无法续保".into()));
         };
         let mut conn = self.db.acquire().await?;
-        let last = store::enrolment::enrolled_households(&mut conn, prev, w.scope()).await?;
+        let last = store::enrolment::enrolled_households(&mut conn, prev, &scope).await?;
         let now: std::collections::HashSet<i64> =
-            store::enrolment::enrolled_households(&mut conn, year_id, w.scope())
+            store::enrolment::enrolled_households(&mut conn, year_id, &scope)
                 .await?
                 .into_iter()
                 .map(|(id, _, _)| id)

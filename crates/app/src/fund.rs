@@ -169,7 +169,11 @@ impl App {
                 &store::designs::NewDonation {
                     year_id,
                     donor_name: donor_name.trim(),
-                    donor_kind: if *organisation { "organisation" } else { "person" },
+                    donor_kind: if *organisation {
+                        "organisation"
+                    } else {
+                        "person"
+                    },
                     amount_fen: amount.fen(),
                     received_on: &on.to_string(),
                     entry_no: numbers[0],
@@ -204,8 +208,8 @@ impl App {
         let mut tx = self.db.begin_write().await?;
         let year = self.managed_open_year(&mut tx, mgr, year_id).await?;
         let due = figures.pool.reward_total;
-        let sums = store::ledger::sums(&mut tx, &year.row.pool_code, "9999-12-31", Some(year_id))
-            .await?;
+        let sums =
+            store::ledger::sums(&mut tx, &year.row.pool_code, "9999-12-31", Some(year_id)).await?;
         let booked = trial_balance(sums)?.balance_of(Account::Contributions(Payer::Government));
         let diff = due - booked;
         if diff.fen() == 0 {
@@ -251,8 +255,8 @@ impl App {
         let mut tx = self.db.begin_write().await?;
         let year = self.managed_open_year(&mut tx, mgr, year_id).await?;
         let money = money_available(&mut tx, &year).await?;
-        let sums = store::ledger::sums(&mut tx, &year.row.pool_code, "9999-12-31", Some(year_id))
-            .await?;
+        let sums =
+            store::ledger::sums(&mut tx, &year.row.pool_code, "9999-12-31", Some(year_id)).await?;
         let paid = trial_balance(sums)?.balance_of(Account::ServiceFees);
         let diff = money.service_fee - paid;
         if diff.fen() <= 0 {
@@ -285,8 +289,8 @@ impl App {
     ) -> AppResult<Fen> {
         let mut tx = self.db.begin_write().await?;
         let year = self.managed_open_year(&mut tx, mgr, year_id).await?;
-        let sums = store::ledger::sums(&mut tx, &year.row.pool_code, "9999-12-31", Some(year_id))
-            .await?;
+        let sums =
+            store::ledger::sums(&mut tx, &year.row.pool_code, "9999-12-31", Some(year_id)).await?;
         let tb = trial_balance(sums)?;
         let mut entry = Entry::new(
             EntryKind::YearClose,
@@ -362,11 +366,18 @@ impl App {
     ) -> AppResult<Vec<StoredPosting>> {
         let mut conn = self.db.acquire().await?;
         let year = load_year(&mut conn, r.scope(), year_id).await?;
-        Ok(store::ledger::journal(&mut conn, &year.row.pool_code, year_id, before_seq, limit).await?)
+        Ok(
+            store::ledger::journal(&mut conn, &year.row.pool_code, year_id, before_seq, limit)
+                .await?,
+        )
     }
 
     /// The pool's current chain head, printed on public notices.
-    pub async fn chain_head(&self, actor: &Actor, year_id: i64) -> AppResult<Option<(i64, String)>> {
+    pub async fn chain_head(
+        &self,
+        actor: &Actor,
+        year_id: i64,
+    ) -> AppResult<Option<(i64, String)>> {
         let mut conn = self.db.acquire().await?;
         let year = load_year(&mut conn, &actor.scope(), year_id).await?;
         Ok(store::ledger::head(&mut conn, &year.row.pool_code).await?)
@@ -406,7 +417,8 @@ pub(crate) async fn money_available(
     year: &Year,
 ) -> AppResult<MoneyAvailable> {
     let pool = &year.row.pool_code;
-    let this_year = trial_balance(store::ledger::sums(conn, pool, "9999-12-31", Some(year.row.id)).await?)?;
+    let this_year =
+        trial_balance(store::ledger::sums(conn, pool, "9999-12-31", Some(year.row.id)).await?)?;
     let all = trial_balance(store::ledger::sums(conn, pool, "9999-12-31", None).await?)?;
     let income = this_year.total_of(AccountKind::Income);
     let reserve = all.balance_of(Account::Reserve);

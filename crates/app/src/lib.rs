@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod demo;
 pub mod design;
 pub mod enrol;
+pub mod enrol_import;
 pub mod error;
 pub mod fund;
 pub mod import;
@@ -15,7 +16,8 @@ pub mod roster;
 pub mod year;
 
 pub use access::{
-    Actor, AuditReader, DesignApprover, Enroller, FundReader, RosterWriter, SchemeManager, VirtualVillagePlacer,
+    Actor, AuditReader, DesignApprover, Enroller, FundReader, RosterWriter, SchemeManager,
+    VirtualVillagePlacer,
 };
 pub use crypto::PiiKeys;
 pub use error::{AppError, AppResult};

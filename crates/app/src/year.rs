@@ -41,6 +41,15 @@ fn check_rules(rules: &SchemeRules) -> AppResult<()> {
 }
 
 impl App {
+    /// The towns and counties a manager may open a year for.
+    pub async fn pool_choices(
+        &self,
+        mgr: &SchemeManager,
+    ) -> AppResult<Vec<store::regions::Region>> {
+        let mut conn = self.db.acquire().await?;
+        Ok(store::regions::pools(&mut conn, mgr.scope()).await?)
+    }
+
     pub async fn years(&self, actor: &Actor) -> AppResult<Vec<YearRow>> {
         let mut conn = self.db.acquire().await?;
         Ok(store::years::list(&mut conn, &actor.scope()).await?)
@@ -186,9 +195,15 @@ impl App {
             return Err(AppError::Invalid("规则没有变化".into()));
         }
         let now = self.now_text();
-        let version =
-            store::years::add_version(&mut tx, id, &rules_json(&rules), &actor.username, &now, reason)
-                .await?;
+        let version = store::years::add_version(
+            &mut tx,
+            id,
+            &rules_json(&rules),
+            &actor.username,
+            &now,
+            reason,
+        )
+        .await?;
         let what = if year.rules.money_fields_differ(&rules) {
             "涉及资金"
         } else {
@@ -218,7 +233,9 @@ pub(crate) async fn load_year(
         .ok_or(AppError::NotFound)?;
     let v = store::years::version(conn, id, row.current_version)
         .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("year {id} lacks its current version")))?;
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("year {id} lacks its current version"))
+        })?;
     Ok(Year {
         rules: parse_rules(&v.rules_json)?,
         row,

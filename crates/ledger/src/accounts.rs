@@ -159,7 +159,15 @@ mod tests {
 
     #[test]
     fn codes_outside_the_chart_are_refused() {
-        for bad in ["", "1001.x", "1131", "1131.nobody", "4001.", "9999", "1001 "] {
+        for bad in [
+            "",
+            "1001.x",
+            "1131",
+            "1131.nobody",
+            "4001.",
+            "9999",
+            "1001 ",
+        ] {
             assert_eq!(Account::parse(bad), None, "{bad:?}");
         }
     }

@@ -122,7 +122,10 @@ mod tests {
         .unwrap();
         assert!(tb.is_balanced());
         assert_eq!(tb.cash(), Fen(700_000));
-        assert_eq!(tb.balance_of(Account::Receivable(Payer::Town)), Fen(200_000));
+        assert_eq!(
+            tb.balance_of(Account::Receivable(Payer::Town)),
+            Fen(200_000)
+        );
         let income = tb.total_of(AccountKind::Income);
         let expense = tb.total_of(AccountKind::Expense);
         let reserve = tb.total_of(AccountKind::NetAssets);

@@ -82,10 +82,12 @@ pub async fn get(conn: &mut Conn, year_id: i64, id: i64) -> Result<Option<Design
 }
 
 pub async fn list(conn: &mut Conn, year_id: i64) -> Result<Vec<DesignRow>> {
-    let rows = sqlx::query(&format!("{SELECT_DESIGN} WHERE year_id = $1 ORDER BY id DESC"))
-        .bind(year_id)
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "{SELECT_DESIGN} WHERE year_id = $1 ORDER BY id DESC"
+    ))
+    .bind(year_id)
+    .fetch_all(conn)
+    .await?;
     Ok(rows.iter().map(design).collect())
 }
 
@@ -106,7 +108,12 @@ pub async fn transition(
         "UPDATE designs SET status = $3, decided_by = $4, decided_at = $5, decision_note = $6 \
          WHERE id = $1 AND status = $2"
     };
-    let mut q = sqlx::query(sql).bind(id).bind(from).bind(to).bind(by).bind(at);
+    let mut q = sqlx::query(sql)
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(by)
+        .bind(at);
     if to != "submitted" {
         q = q.bind(note);
     }

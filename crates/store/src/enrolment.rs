@@ -39,6 +39,7 @@ pub struct NewMemberLine {
     pub due_village: i64,
     pub due_town: i64,
     pub due_county: i64,
+    pub due_charity: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -79,10 +80,11 @@ pub struct MemberLine {
     pub due_village: i64,
     pub due_town: i64,
     pub due_county: i64,
+    pub due_charity: i64,
 }
 
 const ENROLMENT_COLS: usize = 13;
-const LINE_COLS: usize = 15;
+const LINE_COLS: usize = 16;
 
 fn conflict(e: sqlx::Error) -> StoreError {
     if is_unique_violation(&e) {
@@ -132,16 +134,19 @@ pub async fn insert(
     let year_id = enrolments[0].0.year_id;
     let mut ids = Vec::with_capacity(enrolments.len());
     let receipt_ids: HashMap<String, i64> = if enrolments.len() == 1 {
-        let id: i64 = sqlx::query_scalar(
-            "SELECT id FROM enrolments WHERE year_id = $1 AND receipt_no = $2",
-        )
-        .bind(year_id)
-        .bind(&enrolments[0].0.receipt_no)
-        .fetch_one(&mut *conn)
-        .await?;
+        let id: i64 =
+            sqlx::query_scalar("SELECT id FROM enrolments WHERE year_id = $1 AND receipt_no = $2")
+                .bind(year_id)
+                .bind(&enrolments[0].0.receipt_no)
+                .fetch_one(&mut *conn)
+                .await?;
         HashMap::from([(enrolments[0].0.receipt_no.clone(), id)])
     } else {
-        let first_entry = enrolments.iter().map(|(e, _)| e.entry_no).min().unwrap_or(0);
+        let first_entry = enrolments
+            .iter()
+            .map(|(e, _)| e.entry_no)
+            .min()
+            .unwrap_or(0);
         sqlx::query("SELECT receipt_no, id FROM enrolments WHERE year_id = $1 AND entry_no >= $2")
             .bind(year_id)
             .bind(first_entry)
@@ -165,7 +170,7 @@ pub async fn insert(
         let sql = format!(
             "INSERT INTO enrolment_members (enrolment_id, year_id, member_id, village_code, \
              included, exclusion_reason, consecutive_years, age, sex, insurance, statuses, \
-             due_personal, due_village, due_town, due_county) VALUES {}",
+             due_personal, due_village, due_town, due_county, due_charity) VALUES {}",
             values_placeholders(chunk.len(), LINE_COLS)
         );
         let mut q = sqlx::query(&sql);
@@ -185,7 +190,8 @@ pub async fn insert(
                 .bind(l.due_personal)
                 .bind(l.due_village)
                 .bind(l.due_town)
-                .bind(l.due_county);
+                .bind(l.due_county)
+                .bind(l.due_charity);
         }
         q.execute(&mut *conn).await.map_err(conflict)?;
     }
@@ -238,7 +244,8 @@ pub async fn active_for_household(
     year_id: i64,
     household_id: i64,
 ) -> Result<Option<EnrolmentRow>> {
-    let sql = format!("{SELECT_ENROLMENT} WHERE e.year_id = $1 AND e.household_id = $2 AND e.active = 1");
+    let sql =
+        format!("{SELECT_ENROLMENT} WHERE e.year_id = $1 AND e.household_id = $2 AND e.active = 1");
     let row = sqlx::query(&sql)
         .bind(year_id)
         .bind(household_id)
@@ -284,7 +291,7 @@ pub async fn member_lines(conn: &mut Conn, enrolment_id: i64) -> Result<Vec<Memb
     let rows = sqlx::query(
         "SELECT l.member_id, m.name, m.id_masked, m.relation, l.included, l.exclusion_reason, \
          l.consecutive_years, l.insurance, l.statuses, l.due_personal, l.due_village, l.due_town, \
-         l.due_county FROM enrolment_members l JOIN members m ON m.id = l.member_id \
+         l.due_county, l.due_charity FROM enrolment_members l JOIN members m ON m.id = l.member_id \
          WHERE l.enrolment_id = $1 ORDER BY l.id",
     )
     .bind(enrolment_id)
@@ -306,6 +313,7 @@ pub async fn member_lines(conn: &mut Conn, enrolment_id: i64) -> Result<Vec<Memb
             due_village: r.get(10),
             due_town: r.get(11),
             due_county: r.get(12),
+            due_charity: r.get(13),
         })
         .collect())
 }
@@ -368,7 +376,10 @@ pub async fn enrolled_households(
     .bind(scope.like())
     .fetch_all(conn)
     .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
 }
 
 /// Enrolments (active or reversed) per household in a year.
@@ -395,6 +406,7 @@ pub struct VillageEnrolment {
     pub due_village: i64,
     pub due_town: i64,
     pub due_county: i64,
+    pub due_charity: i64,
 }
 
 pub async fn village_figures(
@@ -407,7 +419,8 @@ pub async fn village_figures(
            CAST(SUM(CASE WHEN consecutive_years > 1 THEN 1 ELSE 0 END) AS BIGINT), \
            CAST(SUM(CASE WHEN statuses <> '' THEN 1 ELSE 0 END) AS BIGINT), \
            CAST(SUM(due_personal) AS BIGINT), CAST(SUM(due_village) AS BIGINT), \
-           CAST(SUM(due_town) AS BIGINT), CAST(SUM(due_county) AS BIGINT) \
+           CAST(SUM(due_town) AS BIGINT), CAST(SUM(due_county) AS BIGINT), \
+           CAST(SUM(due_charity) AS BIGINT) \
          FROM enrolment_members WHERE year_id = $1 AND active = 1 AND included = 1 \
            AND village_code LIKE $2 GROUP BY village_code ORDER BY village_code",
     )
@@ -427,12 +440,16 @@ pub async fn village_figures(
             due_village: r.get(6),
             due_town: r.get(7),
             due_county: r.get(8),
+            due_charity: r.get(9),
         })
         .collect())
 }
 
 /// Members included in the year, for the risk model: (age, sex, insurance, consecutive) counts.
-pub async fn risk_profile(conn: &mut Conn, year_id: i64) -> Result<Vec<(i64, i64, String, bool, i64)>> {
+pub async fn risk_profile(
+    conn: &mut Conn,
+    year_id: i64,
+) -> Result<Vec<(i64, i64, String, bool, i64)>> {
     let rows = sqlx::query(
         "SELECT age, sex, insurance, CAST(CASE WHEN consecutive_years > 1 THEN 1 ELSE 0 END AS BIGINT) AS c, \
            CAST(COUNT(*) AS BIGINT) FROM enrolment_members \
@@ -443,7 +460,15 @@ pub async fn risk_profile(conn: &mut Conn, year_id: i64) -> Result<Vec<(i64, i64
     .await?;
     Ok(rows
         .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<i64, _>(3) != 0, r.get(4)))
+        .map(|r| {
+            (
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get::<i64, _>(3) != 0,
+                r.get(4),
+            )
+        })
         .collect())
 }
 
@@ -458,6 +483,7 @@ pub struct RosterLine {
     pub village_code: String,
     pub name: String,
     pub id_hash: Vec<u8>,
+    pub id_masked: String,
     pub birth_date: String,
     pub sex: i64,
     pub relation: String,
@@ -474,7 +500,7 @@ pub async fn roster_lines(
 ) -> Result<Vec<RosterLine>> {
     // `$2 = 0` (no household) or the household's id; one statement either way.
     let sql = "SELECT m.id, m.household_id, h.household_no, m.village_code, m.name, m.id_hash, \
-           m.birth_date, m.sex, m.relation, m.insurance \
+           m.birth_date, m.sex, m.relation, m.insurance, m.id_masked \
          FROM members m JOIN households h ON h.id = m.household_id \
          WHERE m.village_code LIKE $1 AND ($2 = 0 OR m.household_id = $2) ORDER BY m.household_id, m.id";
     let rows = sqlx::query(sql)
@@ -495,10 +521,12 @@ pub async fn roster_lines(
             sex: r.get(7),
             relation: r.get(8),
             insurance: r.get(9),
+            id_masked: r.get(10),
             statuses: Vec::new(),
         })
         .collect();
-    let sql = "SELECT s.member_id, s.status FROM member_statuses s JOIN members m ON m.id = s.member_id \
+    let sql =
+        "SELECT s.member_id, s.status FROM member_statuses s JOIN members m ON m.id = s.member_id \
          WHERE m.village_code LIKE $1 AND ($2 = 0 OR m.household_id = $2) AND s.since <= $3 \
            AND (s.until IS NULL OR s.until >= $3) ORDER BY s.member_id, s.status";
     let rows = sqlx::query(sql)
@@ -530,5 +558,8 @@ pub async fn status_counts(conn: &mut Conn, year_id: i64) -> Result<Vec<(String,
     .bind(year_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
 }

@@ -7,8 +7,8 @@
 
 use crate::roster::{rows_per_insert, values_placeholders};
 use crate::{Conn, Result};
-use futures_util::TryStreamExt;
 use ::ledger::{Entry, StoredPosting, GENESIS};
+use futures_util::TryStreamExt;
 use sqlx::Row;
 
 /// Who appends and when (the same for every entry of one call).

@@ -93,6 +93,18 @@ pub async fn villages(conn: &mut Conn, scope: &Scope) -> Result<Vec<Region>> {
     rows.iter().map(from_row).collect()
 }
 
+/// Towns and counties inside the scope: the regions that can run a fund.
+pub async fn pools(conn: &mut Conn, scope: &Scope) -> Result<Vec<Region>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM regions WHERE level IN ('town', 'county') AND code LIKE $1 \
+         ORDER BY length(code), code"
+    ))
+    .bind(scope.like())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Top-level regions inside a scope (for a system administrator: the counties).
 pub async fn roots(conn: &mut Conn, scope: &Scope) -> Result<Vec<Region>> {
     let rows = sqlx::query(&format!(

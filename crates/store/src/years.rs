@@ -43,7 +43,8 @@ pub struct NewYear<'a> {
     pub reason: &'a str,
 }
 
-const SELECT_YEAR: &str = "SELECT y.id, y.pool_code, r.name, y.label, y.period_start, y.period_end, \
+const SELECT_YEAR: &str =
+    "SELECT y.id, y.pool_code, r.name, y.label, y.period_start, y.period_end, \
     y.status, y.current_version, y.previous_year_id, y.template_key, y.created_by, y.created_at, \
     y.closed_at FROM scheme_years y JOIN regions r ON r.code = y.pool_code";
 

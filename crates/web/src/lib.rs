@@ -2,9 +2,12 @@
 //! embedded assets. Handlers call `app` only; this crate never sees SQL.
 
 pub mod api;
+pub mod design;
 pub mod error;
+pub mod fund;
 pub mod pages;
 pub mod session;
+pub mod years;
 
 use app::import::ImportProgress;
 use app::App;
@@ -34,6 +37,24 @@ pub const ENTITY_ROUTES: &[(&str, &str)] = &[
     ("POST", "/members/{id}/reveal"),
     ("POST", "/members/{id}/place"),
     ("GET", "/roster/import/{job}"),
+    ("GET", "/years/{year}"),
+    ("GET", "/years/{year}/rules"),
+    ("POST", "/years/{year}/rules"),
+    ("GET", "/years/{year}/villages/{code}"),
+    ("GET", "/years/{year}/households/{id}/enrol"),
+    ("POST", "/years/{year}/households/{id}/enrol"),
+    ("POST", "/years/{year}/renew"),
+    ("GET", "/enrolments/{enrolment}"),
+    ("POST", "/enrolments/{enrolment}/reverse"),
+    ("GET", "/years/{year}/fund"),
+    ("POST", "/years/{year}/fund/receipts"),
+    ("POST", "/years/{year}/fund/{action}"),
+    ("GET", "/years/{year}/design"),
+    ("POST", "/years/{year}/design"),
+    ("GET", "/years/{year}/designs/{design}"),
+    ("POST", "/years/{year}/designs/{design}/submit"),
+    ("POST", "/years/{year}/designs/{design}/decide"),
+    ("GET", "/years/{year}/table"),
     ("GET", "/api/v1/regions/{code}"),
     ("GET", "/api/v1/households/{id}"),
     ("GET", "/api/v1/members/{id}"),
@@ -57,6 +78,42 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/roster/import/{job}", get(pages::import_job))
         .route("/audit", get(pages::audit))
+        .route("/years", get(years::years))
+        .route(
+            "/years/new",
+            get(years::new_year_form).post(years::new_year),
+        )
+        .route("/years/{year}", get(years::year))
+        .route(
+            "/years/{year}/rules",
+            get(years::rules).post(years::change_rules),
+        )
+        .route("/years/{year}/villages/{code}", get(years::village))
+        .route(
+            "/years/{year}/households/{id}/enrol",
+            get(years::enrol_form).post(years::enrol),
+        )
+        .route("/years/{year}/renew", post(years::renew))
+        .route("/enrolments/{enrolment}", get(years::receipt))
+        .route("/enrolments/{enrolment}/reverse", post(years::reverse))
+        .route("/years/{year}/fund", get(fund::fund))
+        .route("/years/{year}/fund/receipts", post(fund::record))
+        .route("/years/{year}/fund/{action}", post(fund::action))
+        .route(
+            "/years/{year}/design",
+            get(design::design_home).post(design::run),
+        )
+        .route("/years/{year}/designs/{design}", get(design::show))
+        .route(
+            "/years/{year}/designs/{design}/submit",
+            post(design::submit),
+        )
+        .route(
+            "/years/{year}/designs/{design}/decide",
+            post(design::decide),
+        )
+        .route("/years/{year}/table", get(design::table))
+        .route("/public/years/{year}/table", get(design::public_table))
         .route("/api/v1/regions/{code}", get(api::region))
         .route("/api/v1/households/{id}", get(api::household))
         .route("/api/v1/members/{id}", get(api::member))

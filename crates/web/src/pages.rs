@@ -25,7 +25,7 @@ pub struct Nav {
 }
 
 impl Nav {
-    fn of(staff: &Staff) -> Option<Nav> {
+    pub(crate) fn of(staff: &Staff) -> Option<Nav> {
         let a = staff.actor();
         Some(Nav {
             display_name: a.display_name.clone(),
@@ -37,7 +37,7 @@ impl Nav {
     }
 }
 
-fn render<T: Template>(status: StatusCode, t: &T) -> Response {
+pub(crate) fn render<T: Template>(status: StatusCode, t: &T) -> Response {
     match t.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
@@ -83,13 +83,13 @@ pub async fn not_found() -> WebError {
 }
 
 /// Path ids that are not numbers are simply not found (not a 400 that hints at the schema).
-fn parse_id(s: &str) -> WebResult<i64> {
+pub(crate) fn parse_id(s: &str) -> WebResult<i64> {
     s.parse().map_err(|_| WebError::App(AppError::NotFound))
 }
 
 #[derive(Deserialize)]
 pub struct CsrfOnly {
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 // ---------- sign-in ----------

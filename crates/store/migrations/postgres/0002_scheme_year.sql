@@ -76,6 +76,7 @@ CREATE TABLE enrolment_members (
     due_village       BIGINT NOT NULL,
     due_town          BIGINT NOT NULL,
     due_county        BIGINT NOT NULL,
+    due_charity       BIGINT NOT NULL,
     active            BIGINT NOT NULL DEFAULT 1
 );
 CREATE UNIQUE INDEX enrolment_members_one ON enrolment_members(year_id, member_id) WHERE active = 1;

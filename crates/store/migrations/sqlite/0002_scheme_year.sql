@@ -71,6 +71,7 @@ CREATE TABLE enrolment_members (
     due_village       INTEGER NOT NULL,
     due_town          INTEGER NOT NULL,
     due_county        INTEGER NOT NULL,
+    due_charity       INTEGER NOT NULL,
     active            INTEGER NOT NULL DEFAULT 1
 );
 CREATE UNIQUE INDEX enrolment_members_one ON enrolment_members(year_id, member_id) WHERE active = 1;

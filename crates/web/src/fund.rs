@@ -1,0 +1,242 @@
+//! The fund's books: trial balance at a date, the journal, and the forms that record money.
+
+use crate::error::WebResult;
+use crate::pages::{parse_id, render, CsrfOnly, Nav};
+use crate::session::Staff;
+use crate::years::{parse_date, parse_money, yuan};
+use crate::AppState;
+use app::fund::Receipt;
+use app::year::Year;
+use app::AppError;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+pub struct BalanceLine {
+    pub code: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub debits: String,
+    pub credits: String,
+    pub balance: String,
+}
+
+pub struct JournalLine {
+    pub seq: i64,
+    pub entry_no: i64,
+    pub date: String,
+    pub kind: &'static str,
+    pub account: String,
+    pub debit: String,
+    pub credit: String,
+    pub memo: String,
+    pub by: String,
+}
+
+#[derive(Template)]
+#[template(path = "fund.html")]
+struct FundPage {
+    nav: Option<Nav>,
+    year: Year,
+    as_of: String,
+    this_year_only: bool,
+    lines: Vec<BalanceLine>,
+    total_debits: String,
+    total_credits: String,
+    balanced: bool,
+    cash: String,
+    fund_balance: String,
+    income: String,
+    reserve: String,
+    service_fee: String,
+    available: String,
+    journal: Vec<JournalLine>,
+    next_page: Option<i64>,
+    head: Option<(i64, String)>,
+    can_manage: bool,
+    payers: Vec<(&'static str, &'static str)>,
+    today: String,
+}
+
+#[derive(Deserialize)]
+pub struct FundQuery {
+    as_of: Option<String>,
+    year_only: Option<String>,
+    before: Option<i64>,
+}
+
+pub async fn fund(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<FundQuery>,
+) -> WebResult<Response> {
+    let id = parse_id(&id)?;
+    let a = staff.actor();
+    let reader = a.fund_reader().ok_or(AppError::Forbidden)?;
+    let year = state.app.year(a, id).await?;
+    let today = state.app.today();
+    let as_of = match q.as_of.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(s) => parse_date("截至日期", s)?,
+        None => today,
+    };
+    let this_year_only = q.year_only.is_some();
+    let tb = state
+        .app
+        .trial_balance(&reader, id, as_of, this_year_only)
+        .await?;
+    let lines = tb
+        .rows
+        .iter()
+        .filter(|r| r.debits.fen() != 0 || r.credits.fen() != 0)
+        .map(|r| BalanceLine {
+            code: r.account.code(),
+            name: r.account.name_zh(),
+            kind: r.account.kind().label_zh(),
+            debits: r.debits.to_string(),
+            credits: r.credits.to_string(),
+            balance: r.balance().to_string(),
+        })
+        .collect();
+    let money = state.app.money_available(a, id).await?;
+    let postings = state.app.journal(&reader, id, q.before, 50).await?;
+    let next_page = (postings.len() == 50)
+        .then(|| postings.last().map(|p| p.seq))
+        .flatten();
+    let journal = postings
+        .iter()
+        .map(|p| JournalLine {
+            seq: p.seq,
+            entry_no: p.entry_no,
+            date: p.effective_date.clone(),
+            kind: ledger::EntryKind::from_code(&p.kind)
+                .map(|k| k.label_zh())
+                .unwrap_or("?"),
+            account: ledger::Account::parse(&p.account)
+                .map(|a| format!("{} {}", a.code(), a.name_zh()))
+                .unwrap_or_else(|| p.account.clone()),
+            debit: if p.amount_fen > 0 {
+                yuan(p.amount_fen)
+            } else {
+                String::new()
+            },
+            credit: if p.amount_fen < 0 {
+                yuan(-p.amount_fen)
+            } else {
+                String::new()
+            },
+            memo: p.memo.clone(),
+            by: p.recorded_by.clone(),
+        })
+        .collect();
+    let head = state.app.chain_head(a, id).await?;
+    Ok(render(
+        StatusCode::OK,
+        &FundPage {
+            nav: Nav::of(&staff),
+            as_of: as_of.to_string(),
+            this_year_only,
+            total_debits: tb.total_debits.to_string(),
+            total_credits: tb.total_credits.to_string(),
+            balanced: tb.is_balanced(),
+            cash: tb.cash().to_string(),
+            fund_balance: tb.fund_balance().to_string(),
+            lines,
+            income: money.income.to_string(),
+            reserve: money.reserve.to_string(),
+            service_fee: money.service_fee.to_string(),
+            available: money.available.to_string(),
+            journal,
+            next_page,
+            head,
+            can_manage: year.is_open()
+                && a.scheme_manager().is_some()
+                && a.scope().contains(&year.row.pool_code),
+            payers: scheme::Payer::ALL
+                .iter()
+                .filter(|p| !matches!(p, scheme::Payer::Personal | scheme::Payer::Charity))
+                .map(|p| (p.code(), p.label_zh()))
+                .collect(),
+            today: today.to_string(),
+            year,
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ReceiptForm {
+    csrf: String,
+    kind: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    donor: String,
+    #[serde(default)]
+    organisation: Option<String>,
+    #[serde(default)]
+    payer: String,
+}
+
+pub async fn record(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<ReceiptForm>,
+) -> WebResult<Response> {
+    let id = parse_id(&id)?;
+    staff.check_csrf(&f.csrf)?;
+    let mgr = staff.actor().scheme_manager().ok_or(AppError::Forbidden)?;
+    let on = parse_date("日期", &f.date)?;
+    let amount = parse_money("金额", &f.amount)?;
+    let receipt = match f.kind.as_str() {
+        "donation" => Receipt::Donation {
+            donor_name: f.donor.clone(),
+            organisation: f.organisation.is_some(),
+            amount,
+        },
+        "interest" => Receipt::Interest { amount },
+        "opening" => Receipt::Opening { amount },
+        "remittance" => Receipt::Remittance {
+            payer: scheme::Payer::from_code(&f.payer)
+                .ok_or_else(|| AppError::Invalid("请选择出资方".into()))?,
+            amount,
+        },
+        _ => return Err(AppError::Invalid("未知的收款类型".into()).into()),
+    };
+    state
+        .app
+        .record_receipt(&mgr, staff.actor(), id, on, receipt)
+        .await?;
+    Ok(Redirect::to(&format!("/years/{id}/fund")).into_response())
+}
+
+/// The one-button actions: reward accrual, service fee, year close.
+pub async fn action(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, what)): Path<(String, String)>,
+    Form(f): Form<CsrfOnly>,
+) -> WebResult<Response> {
+    let id = parse_id(&id)?;
+    staff.check_csrf(&f.csrf)?;
+    let mgr = staff.actor().scheme_manager().ok_or(AppError::Forbidden)?;
+    let a = staff.actor();
+    match what.as_str() {
+        "reward" => {
+            state.app.accrue_reward(&mgr, a, id).await?;
+        }
+        "service-fee" => {
+            state.app.charge_service_fee(&mgr, a, id).await?;
+        }
+        "close" => {
+            state.app.close_year(&mgr, a, id).await?;
+        }
+        _ => return Err(AppError::NotFound.into()),
+    }
+    Ok(Redirect::to(&format!("/years/{id}/fund")).into_response())
+}
