@@ -7,7 +7,9 @@
 //! constraints are monotone in `s`, so the result is the largest feasible scale on the grid of
 //! rounded tables, and the same input always gives the same table.
 
-use crate::aggregate::{payout_distribution, AggregateError, ClassRisk, PayoutDistribution};
+use crate::aggregate::{
+    payout_distribution_at, AggregateError, ClassRisk, PayoutDistribution, Resolution,
+};
 use crate::normal;
 use crate::panjer::{compound, Frequency, Severity};
 use crate::risk::{RiskModel, Thresholds};
@@ -83,7 +85,14 @@ pub struct DesignTargets {
 /// What a table is expected to do in the year.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Evaluation {
+    /// The exact lattice of the payout (gcd of the amounts and the yearly cap).
     pub lattice_unit_fen: i64,
+    /// The lattice the distribution was computed on: `lattice_unit_fen`, or a multiple of it for
+    /// towns whose payout spreads over millions of exact lattice points (see `probability_error`).
+    pub grid_unit_fen: i64,
+    /// Bound on the error of the probabilities and quantile levels reported (coarser lattice:
+    /// an estimate; window: a Chernoff bound). Of order 1e-16 on the exact lattice.
+    pub probability_error: f64,
     pub expected_payout_fen: f64,
     pub sd_payout_fen: f64,
     /// 50/90/95/99% quantiles of the payout (fen).
@@ -306,7 +315,13 @@ pub fn evaluate(
 ) -> Result<(Evaluation, PayoutDistribution), AggregateError> {
     let loyal: Vec<i64> = amounts.iter().map(|a| rules.loyal_amount(*a)).collect();
     let (classes, unit, freq) = class_risks(risk, rules, pop, amounts, &loyal);
-    let dist = payout_distribution(&classes, unit, effective_cv(risk, pop, amounts, &loyal))?;
+    let dist = payout_distribution_at(
+        &classes,
+        unit,
+        effective_cv(risk, pop, amounts, &loyal),
+        1.0,
+        &Resolution::default(),
+    )?;
     let mean = dist.mean_fen();
     let sd = dist.sd_fen();
     let skew = dist.skewness();
@@ -335,6 +350,8 @@ pub fn evaluate(
         .sum();
     let eval = Evaluation {
         lattice_unit_fen: unit,
+        grid_unit_fen: dist.unit_fen,
+        probability_error: dist.rounding_error + dist.tail_bound,
         expected_payout_fen: mean,
         sd_payout_fen: sd,
         quantiles_fen: q,

@@ -16,6 +16,7 @@ pub mod reforecast;
 pub mod risk;
 
 pub use aggregate::{
-    payout_distribution, payout_distribution_over, AggregateError, ClassRisk, PayoutDistribution,
+    payout_distribution, payout_distribution_at, payout_distribution_over, AggregateError,
+    ClassRisk, PayoutDistribution, Resolution,
 };
 pub use panjer::{Frequency, Severity};

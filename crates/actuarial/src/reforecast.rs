@@ -11,7 +11,7 @@
 //! Interpretation: the yearly cap of members already paid is not tracked here (it can only lower
 //! the remaining payout, so the warning errs on the safe side).
 
-use crate::aggregate::{payout_distribution_over, AggregateError};
+use crate::aggregate::{payout_distribution_at, AggregateError, Resolution};
 use crate::design::{class_risks, Population, SchemeRules, QUANTILES};
 use crate::normal;
 use crate::risk::RiskModel;
@@ -137,7 +137,7 @@ pub fn reforecast(input: &ReforecastInput) -> Result<Reforecast, AggregateError>
         &loyal,
     );
     let time = (1.0 - f) + f * (1.0 - filed);
-    let remaining = payout_distribution_over(&classes, unit, cv, time)?;
+    let remaining = payout_distribution_at(&classes, unit, cv, time, &Resolution::default())?;
     let paid = input.paid_fen;
     let mut q = [0i64; 4];
     for (i, p) in QUANTILES.iter().enumerate() {
