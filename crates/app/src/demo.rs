@@ -2,6 +2,8 @@
 //! about 10,000 residents from the synthetic-population generator, and one login per role.
 
 use crate::crypto::HashKind;
+use crate::enrol::{BulkHousehold, BulkOutcome, PaymentMethod};
+use crate::fund::Receipt;
 use crate::import::GoodRow;
 use crate::{Actor, App, AppResult};
 use domain::{RegionCode, Role, SpecialStatus};
@@ -233,5 +235,136 @@ impl App {
             });
         }
         Ok(Some(out))
+    }
+}
+
+impl App {
+    /// A scheme year per demo town so every page has something to show: last year (open,
+    /// enrolled, a donation) and this year, whose payment window is open today, with most
+    /// households renewed, one village left below the 80% threshold, payers' transfers and the
+    /// government reward booked. Claims and designs are left for the user to run.
+    pub async fn load_demo_years(&self) -> AppResult<()> {
+        use chrono::{Datelike, Days};
+        let system = Actor::system();
+        let mgr = system.scheme_manager().expect("system manages");
+        let w = system.enroller().expect("system enrols");
+        if !self.years(&system).await?.is_empty() {
+            return Ok(());
+        }
+        let today = self.today();
+        let year = if today.month() >= 10 {
+            today.year() + 1
+        } else {
+            today.year()
+        };
+        for (town, town_name) in TOWNS {
+            let mut last = scheme::template("yiyuan-dazhangzhuang", year - 1)
+                .expect("template")
+                .rules;
+            last.programme_name = format!("{town_name}“沂源红”乡村公益医疗互助");
+            let last_id = self
+                .open_year(
+                    &mgr,
+                    &system,
+                    town,
+                    &format!("{}年度", year - 1),
+                    "yiyuan-dazhangzhuang",
+                    last.clone(),
+                    None,
+                )
+                .await?;
+            let mut rules = last.next_year();
+            rules.payment_window_start = rules.payment_window_start.min(today - Days::new(20));
+            rules.payment_window_end = rules
+                .payment_window_end
+                .max(today + Days::new(30))
+                .min(rules.period_end);
+            let this_id = self
+                .open_year(
+                    &mgr,
+                    &system,
+                    town,
+                    &format!("{year}年度"),
+                    "yiyuan-dazhangzhuang",
+                    rules,
+                    Some(last_id),
+                )
+                .await?;
+            let mut conn = self.db.acquire().await?;
+            let town_scope = store::Scope::region(&RegionCode::parse(town).expect("demo code"));
+            let lines =
+                store::enrolment::roster_lines(&mut conn, &town_scope, None, &today.to_string())
+                    .await?;
+            drop(conn);
+            let mut households: Vec<(String, String)> = lines
+                .iter()
+                .map(|l| (l.village_code.clone(), l.household_no.clone()))
+                .collect();
+            households.dedup();
+            // Deterministic choice: most households joined last year and renewed; the fourth
+            // village of each town stays below the threshold this year.
+            let low_village = format!("{town}204");
+            let pick = |i: usize, village: &str, share: usize| {
+                village == VIRTUAL_VILLAGE.0 || (i * 37 % 100) < share
+            };
+            let as_bulk = |keep: &dyn Fn(usize, &str) -> bool| -> Vec<BulkHousehold> {
+                households
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, (v, _))| keep(*i, v))
+                    .map(|(i, (v, no))| BulkHousehold {
+                        row: i + 2,
+                        village_code: v.clone(),
+                        household_no: no.clone(),
+                        method: PaymentMethod::Cash,
+                        payment_reference: String::new(),
+                        left_out: Vec::new(),
+                    })
+                    .collect()
+            };
+            let last_list = as_bulk(&|i, v| pick(i, v, 85));
+            let this_list = as_bulk(&|i, v| {
+                if v == low_village {
+                    pick(i, v, 70)
+                } else {
+                    pick(i, v, 92)
+                }
+            });
+            let last_day = last.payment_window_start;
+            for (id, list, on, enforce) in [
+                (last_id, last_list, last_day, false),
+                (this_id, this_list, today, true),
+            ] {
+                if list.is_empty() {
+                    continue;
+                }
+                match self
+                    .enrol_bulk_on(&w, &system, id, &list, on, enforce)
+                    .await?
+                {
+                    BulkOutcome::Enrolled { .. } => {}
+                    BulkOutcome::Refused(errors) => {
+                        return Err(crate::AppError::Internal(anyhow::anyhow!(
+                            "demo enrolment refused: {:?}",
+                            errors.first()
+                        )))
+                    }
+                }
+            }
+            self.record_receipt(
+                &mgr,
+                &system,
+                this_id,
+                today,
+                Receipt::Donation {
+                    donor_name: format!("{town_name}爱心企业联合会"),
+                    organisation: true,
+                    amount: domain::Fen::from_yuan(20_000),
+                },
+            )
+            .await?;
+            self.accrue_reward(&mgr, &system, this_id).await?;
+        }
+        Ok(())
     }
 }

@@ -102,9 +102,12 @@ fn design_rules(rules: &scheme::SchemeRules, p: &DesignParams) -> AppResult<Desi
     if !matches!(p.rounding_unit.fen(), 100..=100_000) {
         return Err(AppError::Invalid("取整单位应在 1 元到 1000 元之间".into()));
     }
-    let per_stay_cap = p.per_stay_cap.or(rules.per_stay_cap).ok_or_else(|| {
-        AppError::Invalid("请设定单次补助上限（年度规则未规定时须在设计中给出）".into())
-    })?;
+    // 沂源: "最高补助及年度累计最高补助金额根据各镇参保人数和资金量核算" — with no cap in the
+    // rules the design sets it: the budget bounds the amounts, this only bounds the search.
+    let per_stay_cap = p
+        .per_stay_cap
+        .or(rules.per_stay_cap)
+        .unwrap_or(Fen::from_yuan(100_000));
     if per_stay_cap < rules.min_subsidy {
         return Err(AppError::Invalid(format!(
             "单次补助上限 {per_stay_cap} 元低于最低补助 {} 元",

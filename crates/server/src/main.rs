@@ -78,6 +78,21 @@ enum DbCommand {
         #[arg(long, env = "SHOUWANG_NEW_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// The fund ledgers: `verify` proves every pool's hash chain intact or names the first
+    /// broken posting (exit status 1).
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Recompute every posting's hash and check chain order, entry balance and chain heads.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +157,7 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
                     }
                     None => println!("数据库已有数据，未重复载入演示数据 / database not empty: demo not loaded again"),
                 }
+                app.load_demo_years().await?;
             }
             let mut conn = app.db.acquire().await?;
             store::imports::fail_interrupted(&mut conn, &app.now_text()).await?;
@@ -226,6 +242,32 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
             app.create_user(&username, &display_name, &password, role, region.as_ref())
                 .await?;
             println!("created {username}");
+        }
+        DbCommand::Ledger {
+            command: LedgerCommand::Verify { db },
+        } => {
+            let app = file.open_app(&db).await?;
+            let results = app.verify_ledgers().await?;
+            let mut broken = 0;
+            for r in &results {
+                match r {
+                    Ok(v) => println!(
+                        "OK     pool {}: {} postings in {} entries, chain head {}",
+                        v.pool_code, v.postings, v.entries, v.head
+                    ),
+                    Err(b) => {
+                        broken += 1;
+                        println!("BROKEN {b}");
+                    }
+                }
+            }
+            if results.is_empty() {
+                println!("no ledger postings yet");
+            }
+            if broken > 0 {
+                eprintln!("账目校验失败：{broken} 个基金的账链被改动 / ledger verification failed");
+                std::process::exit(1);
+            }
         }
     }
     Ok(())
