@@ -53,20 +53,23 @@ pub(crate) struct Slot {
     pub flags: u8,
     /// Number of tables held in `inline_sets`, or [`SETS_OVERFLOW`].
     pub nsets: u8,
+    /// The code's tables numbered among the tables of its kind (diagnosis or procedure),
+    /// as the fast path's bitsets are.
     pub inline_sets: [u16; INLINE_SETS],
 }
 
 impl Slot {
-    /// The code's tables, without touching `set_ids` in the common case.
+    /// The code's tables, numbered among the tables of its kind, without touching the
+    /// table lists in the common case.
     #[inline(always)]
-    pub fn for_each_set(&self, set_ids: &[u32], mut f: impl FnMut(u32)) {
+    pub fn for_each_local_set(&self, t: &CodeTable, mut f: impl FnMut(u32)) {
         if self.nsets != SETS_OVERFLOW {
             for &s in &self.inline_sets[..self.nsets as usize] {
                 f(s as u32);
             }
         } else {
-            for &s in &set_ids[self.sets.0 as usize..self.sets.1 as usize] {
-                f(s);
+            for &s in &t.local_set_ids[self.sets.0 as usize..self.sets.1 as usize] {
+                f(s as u32);
             }
         }
     }
@@ -161,6 +164,9 @@ pub(crate) struct CodeTable {
     pub slot_of: Vec<u32>,
     pub info: Vec<CodeInfo>,
     pub set_ids: Vec<u32>,
+    /// `set_ids` numbered among the tables of the code's kind (diagnosis or procedure), as
+    /// the fast path's bitsets are.
+    pub local_set_ids: Vec<u16>,
     /// Clinical-edition / 医保版 1.0 code (or dagger part) → 医保版 2.0 code id.
     pub map: FxMap<Box<str>, u32>,
 }
@@ -174,6 +180,7 @@ impl CodeTable {
             slot_of: Vec::new(),
             info: Vec::new(),
             set_ids: Vec::new(),
+            local_set_ids: Vec::new(),
             map: FxMap::default(),
         }
     }
@@ -254,7 +261,12 @@ impl CodeTable {
         self.find_slot(code).map(|s| (s.id, s.hot()))
     }
 
-    fn freeze(&mut self) {
+    fn freeze(&mut self, set_local: &[u16]) {
+        self.local_set_ids = self
+            .set_ids
+            .iter()
+            .map(|&s| set_local[s as usize])
+            .collect();
         let keyed = self
             .info
             .iter()
@@ -284,10 +296,10 @@ impl CodeTable {
             if info.flags & (DX_DICT | PROC_DICT) != 0 || !sets.is_empty() {
                 slot.flags |= DIRECT;
             }
-            if sets.len() <= INLINE_SETS && sets.iter().all(|&s| s <= u16::MAX as u32) {
+            if sets.len() <= INLINE_SETS {
                 slot.nsets = sets.len() as u8;
                 for (d, &s) in slot.inline_sets.iter_mut().zip(sets) {
-                    *d = s as u16;
+                    *d = set_local[s as usize];
                 }
             }
             match code_key(&info.code) {
@@ -414,8 +426,8 @@ pub(crate) struct Model {
     pub branch_spans: Vec<(u32, u32)>,
     pub regions: Vec<String>,
     pub pre_mdc: Option<u16>,
-    /// 64-bit words of a bitset over the tables (`sets`).
-    pub set_words: usize,
+    /// The rules compiled for the untraced path.
+    pub program: crate::fast::Program,
 }
 
 fn parse_num<T: std::str::FromStr>(s: &str, line: usize) -> Result<T, PackError> {
@@ -625,8 +637,20 @@ impl Model {
                 }
             }
         }
-        dx.freeze();
-        proc.freeze();
+        if sets.len() > u16::MAX as usize {
+            return Err(bad(0, "more than 65535 code tables are not supported"));
+        }
+        let mut kind_counts = [0u16; 2];
+        let set_local: Vec<u16> = sets
+            .iter()
+            .map(|s| {
+                let n = &mut kind_counts[s.is_proc as usize];
+                *n += 1;
+                *n - 1
+            })
+            .collect();
+        dx.freeze(&set_local);
+        proc.freeze(&set_local);
         let parse = |text: &str, line: usize| -> Result<Expr, PackError> {
             parse_expr(text, line, &|s, l, p| set_of(s, l, p))
         };
@@ -697,8 +721,9 @@ impl Model {
             }
         }
         catalog.version = manifest.version.clone();
+        let program = crate::fast::Program::compile(&sets, &set_local, &entries, &adrg, &mdc_adrgs);
         Ok(Model {
-            set_words: sets.len().div_ceil(64),
+            program,
             atoms,
             adrg_branches,
             branch_spans,
