@@ -363,6 +363,8 @@ pub fn design_json(
         "parameter_cv": d.parameter_cv,
         "members": e.members,
         "lattice_unit_yuan": e.lattice_unit_fen as f64 / 100.0,
+        "grid_unit_yuan": e.grid_unit_fen as f64 / 100.0,
+        "probability_error": e.probability_error,
         "expected_payout_yuan": e.expected_payout_fen / 100.0,
         "sd_payout_yuan": e.sd_payout_fen / 100.0,
         "quantiles_yuan": {"50": e.quantiles_fen[0] as f64 / 100.0, "90": e.quantiles_fen[1] as f64 / 100.0, "95": e.quantiles_fen[2] as f64 / 100.0, "99": e.quantiles_fen[3] as f64 / 100.0},

@@ -464,6 +464,14 @@ pub fn design_report(d: &Design, rules: &SchemeRules, t: &DesignTargets, source:
         e.np_p_shortfall * 100.0
     ));
     s.push_str(&format!("P(shortfall): {:.2}%\n", e.p_shortfall * 100.0));
+    if e.grid_unit_fen != e.lattice_unit_fen {
+        s.push_str(&format!(
+            "Distribution computed on a {}-yuan lattice (exact lattice {} yuan, mean-preserving rounding): probabilities within {:.1e}\n",
+            yuan(e.grid_unit_fen as f64),
+            yuan(e.lattice_unit_fen as f64),
+            e.probability_error
+        ));
+    }
     s.push_str(&format!(
         "Expected subsidies: {:.0}; people helped: {:.0} (受益率 {:.2}%)\n",
         e.expected_subsidies,
