@@ -106,17 +106,14 @@ struct DesignPage {
 }
 
 #[derive(Deserialize, Clone)]
+#[serde(default)]
 pub struct DesignForm {
-    #[serde(default)]
     csrf: String,
     pub surplus: String,
     pub shortfall: String,
     pub weighting: String,
-    #[serde(default)]
     pub steps: String,
-    #[serde(default)]
     pub per_stay_cap: String,
-    #[serde(default)]
     pub yearly_cap: String,
     pub rounding: String,
 }
@@ -246,6 +243,7 @@ pub async fn run(
 ) -> WebResult<Response> {
     let id = parse_id(&id)?;
     staff.check_csrf(&f.csrf)?;
+    state.app.year(staff.actor(), id).await?;
     let mgr = staff.actor().scheme_manager().ok_or(AppError::Forbidden)?;
     let outcome = match f.params() {
         Ok(p) => state.app.run_design(&mgr, staff.actor(), id, p).await,
@@ -402,6 +400,7 @@ pub async fn submit(
 ) -> WebResult<Response> {
     let (id, design) = (parse_id(&id)?, parse_id(&design)?);
     staff.check_csrf(&f.csrf)?;
+    state.app.design(staff.actor(), id, design).await?;
     let mgr = staff.actor().scheme_manager().ok_or(AppError::Forbidden)?;
     state
         .app
@@ -410,11 +409,11 @@ pub async fn submit(
     Ok(Redirect::to(&format!("/years/{id}/designs/{design}")).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct DecideForm {
     csrf: String,
     decision: String,
-    #[serde(default)]
     note: String,
 }
 
@@ -426,6 +425,7 @@ pub async fn decide(
 ) -> WebResult<Response> {
     let (id, design) = (parse_id(&id)?, parse_id(&design)?);
     staff.check_csrf(&f.csrf)?;
+    state.app.design(staff.actor(), id, design).await?;
     let approver = staff.actor().design_approver().ok_or(AppError::Forbidden)?;
     let approve = f.decision == "approve";
     let published = state

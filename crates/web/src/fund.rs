@@ -76,8 +76,8 @@ pub async fn fund(
 ) -> WebResult<Response> {
     let id = parse_id(&id)?;
     let a = staff.actor();
-    let reader = a.fund_reader().ok_or(AppError::Forbidden)?;
     let year = state.app.year(a, id).await?;
+    let reader = a.fund_reader().ok_or(AppError::Forbidden)?;
     let today = state.app.today();
     let as_of = match q.as_of.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(s) => parse_date("截至日期", s)?,
@@ -166,19 +166,15 @@ pub async fn fund(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ReceiptForm {
     csrf: String,
     kind: String,
-    #[serde(default)]
     date: String,
-    #[serde(default)]
     amount: String,
-    #[serde(default)]
     donor: String,
-    #[serde(default)]
     organisation: Option<String>,
-    #[serde(default)]
     payer: String,
 }
 
@@ -190,6 +186,7 @@ pub async fn record(
 ) -> WebResult<Response> {
     let id = parse_id(&id)?;
     staff.check_csrf(&f.csrf)?;
+    state.app.year(staff.actor(), id).await?;
     let mgr = staff.actor().scheme_manager().ok_or(AppError::Forbidden)?;
     let on = parse_date("日期", &f.date)?;
     let amount = parse_money("金额", &f.amount)?;
@@ -224,8 +221,9 @@ pub async fn action(
 ) -> WebResult<Response> {
     let id = parse_id(&id)?;
     staff.check_csrf(&f.csrf)?;
-    let mgr = staff.actor().scheme_manager().ok_or(AppError::Forbidden)?;
     let a = staff.actor();
+    state.app.year(a, id).await?;
+    let mgr = a.scheme_manager().ok_or(AppError::Forbidden)?;
     match what.as_str() {
         "reward" => {
             state.app.accrue_reward(&mgr, a, id).await?;

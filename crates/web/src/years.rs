@@ -511,8 +511,8 @@ struct RulesPage {
 
 /// The money fields an administrator edits most; everything else stays as the template has it.
 #[derive(Deserialize, Clone, Default)]
+#[serde(default)]
 pub struct RulesForm {
-    #[serde(default)]
     csrf: String,
     pub programme_name: String,
     pub fee: String,
@@ -687,8 +687,8 @@ pub async fn change_rules(
 ) -> WebResult<Response> {
     let id = parse_id(&id)?;
     staff.check_csrf(&f.csrf)?;
-    let mgr = staff.actor().scheme_manager().ok_or(AppError::Forbidden)?;
     let year = state.app.year(staff.actor(), id).await?;
+    let mgr = staff.actor().scheme_manager().ok_or(AppError::Forbidden)?;
     let outcome = match f.apply(&year.rules) {
         Ok(rules) => state
             .app
@@ -854,7 +854,7 @@ async fn enrol_page(
     year_id: i64,
     household_id: i64,
     submitted: Option<&HashMap<String, String>>,
-    error: Option<String>,
+    error: Option<(StatusCode, String)>,
 ) -> WebResult<Response> {
     let a = staff.actor();
     let p = state.app.enrol_preview(a, year_id, household_id).await?;
@@ -921,15 +921,11 @@ async fn enrol_page(
             .and_then(|s| s.get("reference").cloned())
             .unwrap_or_default(),
         personal_total: personal.to_string(),
-        error,
+        error: error.as_ref().map(|(_, m)| m.clone()),
         history,
         year: p.year,
     };
-    let status = if page.error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = error.map(|(s, _)| s).unwrap_or(StatusCode::OK);
     Ok(render(status, &page))
 }
 
@@ -939,6 +935,10 @@ pub async fn enrol_form(
     Path((year, household)): Path<(String, String)>,
 ) -> WebResult<Response> {
     let (year, household) = (parse_id(&year)?, parse_id(&household)?);
+    state
+        .app
+        .enrol_preview(staff.actor(), year, household)
+        .await?;
     staff.actor().enroller().ok_or(AppError::Forbidden)?;
     enrol_page(&state, &staff, year, household, None, None).await
 }
@@ -952,6 +952,10 @@ pub async fn enrol(
 ) -> WebResult<Response> {
     let (year_id, household_id) = (parse_id(&year)?, parse_id(&household)?);
     staff.check_csrf(f.get("csrf").map(String::as_str).unwrap_or(""))?;
+    state
+        .app
+        .enrol_preview(staff.actor(), year_id, household_id)
+        .await?;
     let w = staff.actor().enroller().ok_or(AppError::Forbidden)?;
     let mut left_out = Vec::new();
     let mut problem = None;
@@ -989,8 +993,13 @@ pub async fn enrol(
     };
     match outcome {
         Ok(id) => Ok(Redirect::to(&format!("/enrolments/{id}")).into_response()),
-        Err(AppError::Invalid(m)) | Err(AppError::Conflict(m)) => {
-            enrol_page(&state, &staff, year_id, household_id, Some(&f), Some(m)).await
+        Err(AppError::Invalid(m)) => {
+            let e = (StatusCode::UNPROCESSABLE_ENTITY, m);
+            enrol_page(&state, &staff, year_id, household_id, Some(&f), Some(e)).await
+        }
+        Err(AppError::Conflict(m)) => {
+            let e = (StatusCode::CONFLICT, m);
+            enrol_page(&state, &staff, year_id, household_id, Some(&f), Some(e)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -1075,10 +1084,10 @@ pub async fn receipt(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ReverseForm {
     csrf: String,
-    #[serde(default)]
     reason: String,
 }
 
@@ -1090,6 +1099,7 @@ pub async fn reverse(
 ) -> WebResult<Response> {
     let id = parse_id(&id)?;
     staff.check_csrf(&f.csrf)?;
+    state.app.enrolment(staff.actor(), id).await?;
     let w = staff.actor().enroller().ok_or(AppError::Forbidden)?;
     state
         .app
@@ -1098,11 +1108,11 @@ pub async fn reverse(
     Ok(Redirect::to(&format!("/enrolments/{id}")).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct RenewForm {
     csrf: String,
     method: String,
-    #[serde(default)]
     reference: String,
     village: String,
 }
@@ -1155,7 +1165,11 @@ pub async fn renew(
 ) -> WebResult<Response> {
     let id = parse_id(&id)?;
     staff.check_csrf(&f.csrf)?;
+    state.app.year(staff.actor(), id).await?;
     let w = staff.actor().enroller().ok_or(AppError::Forbidden)?;
+    if f.village.trim().is_empty() {
+        return Err(AppError::Invalid("请选择要续保的村".into()).into());
+    }
     if !staff.actor().scope().contains(&f.village) {
         return Err(AppError::NotFound.into());
     }

@@ -5,3 +5,4 @@ mod import;
 mod roster;
 mod scope;
 mod security;
+mod years;

@@ -1,8 +1,18 @@
 use super::common::*;
 use crate::on_both_backends;
 
-/// Ids of a village, household and member inside `region`, looked up as the system.
-async fn entities_in(t: &TestApp, village: &str) -> (String, i64, i64) {
+/// Ids of a village, household, member, scheme year, enrolment and design inside a town,
+/// looked up (or, for the design, made) as the system.
+struct Entities {
+    village: String,
+    household: i64,
+    member: i64,
+    year: i64,
+    enrolment: i64,
+    design: i64,
+}
+
+async fn entities_in(t: &TestApp, village: &str) -> Entities {
     let mut conn = t.app.db.acquire().await.unwrap();
     let all = store::Scope::all();
     let hh = store::roster::village_households(&mut conn, &all, village, 0, 1)
@@ -12,18 +22,52 @@ async fn entities_in(t: &TestApp, village: &str) -> (String, i64, i64) {
     let members = store::roster::household_members(&mut conn, &all, household)
         .await
         .unwrap();
-    (village.to_string(), household, members[0].id)
+    let year = store::years::list(&mut conn, &all)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|y| village.starts_with(&y.pool_code) && y.previous_year_id.is_some())
+        .expect("the demo opens this year for every town")
+        .id;
+    let enrolment = store::enrolment::for_village(&mut conn, year, village)
+        .await
+        .unwrap()[0]
+        .id;
+    drop(conn);
+    let system = app::Actor::system();
+    let design = t
+        .app
+        .run_design(
+            &system.scheme_manager().unwrap(),
+            &system,
+            year,
+            app::design::DesignParams::default(),
+        )
+        .await
+        .unwrap();
+    Entities {
+        village: village.to_string(),
+        household,
+        member: members[0].id,
+        year,
+        enrolment,
+        design,
+    }
 }
 
-fn fill(template: &str, code: &str, household: i64, member: i64, job: i64) -> String {
+fn fill(template: &str, e: &Entities, job: i64) -> String {
     let id = if template.contains("households") {
-        household
+        e.household
     } else {
-        member
+        e.member
     };
     template
-        .replace("{code}", code)
+        .replace("{code}", &e.village)
         .replace("{job}", &job.to_string())
+        .replace("{year}", &e.year.to_string())
+        .replace("{enrolment}", &e.enrolment.to_string())
+        .replace("{design}", &e.design.to_string())
+        .replace("{action}", "reward")
         .replace("{id}", &id.to_string())
 }
 
@@ -32,6 +76,7 @@ fn fill(template: &str, code: &str, household: i64, member: i64, job: i64) -> St
 /// route). The route list is `web::ENTITY_ROUTES`, the same one the router is documented by.
 async fn every_entity_route_hides_other_areas(backend: Backend) {
     let t = TestApp::spawn(backend, 400).await;
+    t.app.load_demo_years().await.unwrap();
     let inside = entities_in(&t, "370323104202").await; // 大张庄镇
     let outside = entities_in(&t, "370323105201").await; // 中庄镇
 
@@ -47,7 +92,7 @@ async fn every_entity_route_hides_other_areas(backend: Backend) {
     let mut checked = 0;
     for (method, template) in web::ENTITY_ROUTES {
         for (target, job, expect_ok) in [(&outside, other_job, false), (&inside, own_job, true)] {
-            let path = fill(template, &target.0, target.1, target.2, job);
+            let path = fill(template, target, job);
             let status = match *method {
                 "GET" => town
                     .http
@@ -79,9 +124,11 @@ async fn every_entity_route_hides_other_areas(backend: Backend) {
     // as invisible as another town.
     let clerk = t.login("clerk").await;
     for path in [
-        format!("/regions/{}", inside.0),
-        format!("/households/{}", inside.1),
-        format!("/members/{}", inside.2),
+        format!("/regions/{}", inside.village),
+        format!("/households/{}", inside.household),
+        format!("/members/{}", inside.member),
+        format!("/years/{}/villages/{}", inside.year, inside.village),
+        format!("/enrolments/{}", inside.enrolment),
         "/regions/370323104".to_string(),
     ] {
         assert_eq!(clerk.get(&path).await.status, 404, "clerk {path}");
@@ -92,23 +139,31 @@ async fn every_entity_route_hides_other_areas(backend: Backend) {
     // Search never crosses the boundary either.
     let outsider = t
         .app
-        .reveal_member(&app::Actor::system(), outside.2)
+        .reveal_member(&app::Actor::system(), outside.member)
         .await
         .unwrap();
     let found = town.get(&format!("/search?q={}", outsider.id_number)).await;
-    assert!(!found.has(&format!("/members/{}\"", outside.2)));
+    assert!(!found.has(&format!("/members/{}\"", outside.member)));
     assert!(town2
         .get(&format!("/search?q={}", outsider.id_number))
         .await
-        .has(&format!("/members/{}\"", outside.2)));
+        .has(&format!("/members/{}\"", outside.member)));
 }
 
 /// Without a session every page sends the visitor to the login page, and the API says 401.
 async fn anonymous_visitors_see_nothing(backend: Backend) {
     let t = TestApp::spawn(backend, 100).await;
     let c = t.client();
+    let nobody = Entities {
+        village: "370323104201".into(),
+        household: 1,
+        member: 1,
+        year: 1,
+        enrolment: 1,
+        design: 1,
+    };
     for (_, template) in web::ENTITY_ROUTES.iter().filter(|(m, _)| *m == "GET") {
-        let path = fill(template, "370323104201", 1, 1, 1);
+        let path = fill(template, &nobody, 1);
         let p = c.get(&path).await;
         if path.starts_with("/api/") {
             assert_eq!(p.status, 401, "{path}");
