@@ -162,7 +162,7 @@ fn lookup<T: Tracer>(
             return Some((id, h));
         }
     }
-    if let Some(&id) = table.map.get(code) {
+    if let Some(id) = table.map.get(code) {
         if T::ON {
             t.step(Step::Mapped {
                 field,

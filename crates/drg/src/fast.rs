@@ -361,7 +361,7 @@ fn resolve<'a>(t: &'a CodeTable, code: &str, key: u128) -> Option<&'a Slot> {
     let direct = if key != 0 {
         t.find_key(key)
     } else {
-        t.index.get(code).map(|&id| t.slot_by_id(id))
+        t.index.get(code).map(|id| t.slot_by_id(id))
     };
     match direct {
         Some(s) if s.flags & DIRECT != 0 => Some(s),
@@ -371,7 +371,7 @@ fn resolve<'a>(t: &'a CodeTable, code: &str, key: u128) -> Option<&'a Slot> {
 
 #[inline(never)]
 fn resolve_indirect<'a>(t: &'a CodeTable, code: &str) -> Option<&'a Slot> {
-    if let Some(&id) = t.map.get(code) {
+    if let Some(id) = t.map.get(code) {
         return Some(t.slot_by_id(id));
     }
     let upper = code.to_ascii_uppercase();

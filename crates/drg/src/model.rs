@@ -11,8 +11,9 @@ pub(crate) const PROC_OR: u8 = 8;
 pub(crate) const PROC_EXCLUDED: u8 = 16;
 
 pub(crate) struct CodeInfo {
-    pub code: Box<str>,
-    pub name: Box<str>,
+    /// Code and name as spans of `CodeTable::text` (one allocation for all of them).
+    code: (u32, u16),
+    name: (u32, u16),
     pub sets: (u32, u32),
     pub flags: u8,
     /// Bit i set: code is in the principal-diagnosis table of MDC i.
@@ -22,6 +23,55 @@ pub(crate) struct CodeInfo {
     pub mcc: u16,
     pub cc: u16,
     pub cce: u16,
+}
+
+/// Hasher of packed code keys: the slot hash, already well mixed in every bit.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    #[inline]
+    fn write_u128(&mut self, k: u128) {
+        self.0 ^= slot_hash(k) as u64;
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type KeyMap<V> = std::collections::HashMap<u128, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// Codes (or other strings) to ids: by packed key, or by the string itself for the rare
+/// code without a key; no allocation per code with a key.
+#[derive(Default)]
+pub(crate) struct CodeMap {
+    keyed: KeyMap<u32>,
+    other: FxMap<Box<str>, u32>,
+}
+
+impl CodeMap {
+    #[inline]
+    pub fn get(&self, code: &str) -> Option<u32> {
+        match code_key(code) {
+            Some(k) => self.keyed.get(&k).copied(),
+            None => self.other.get(code).copied(),
+        }
+    }
+    fn insert(&mut self, code: &str, id: u32) {
+        match code_key(code) {
+            Some(k) => self.keyed.insert(k, id),
+            None => self.other.insert(code.into(), id),
+        };
+    }
+    fn contains_key(&self, code: &str) -> bool {
+        self.get(code).is_some()
+    }
 }
 
 /// Flag set in [`Slot::flags`] only: the code is found directly (a 医保版 dictionary code or a
@@ -153,9 +203,9 @@ pub(crate) struct Hot {
 }
 
 pub(crate) struct CodeTable {
-    /// Code → id. While loading every code; once loaded only the codes without a packed key
-    /// (none in the national packs), since a string with a key is found through `slots`.
-    pub index: FxMap<Box<str>, u32>,
+    /// Code → id: while loading every code; once loaded only the codes without a packed key
+    /// (two malformed ones in the national packs), the others being found through `slots`.
+    pub index: CodeMap,
     /// Open-addressing table (linear probing) of the codes with a packed key, in
     /// `slots[..=slot_mask]`; codes without a key follow it, at `slot_mask + 1..`.
     pub slots: Vec<Slot>,
@@ -163,35 +213,47 @@ pub(crate) struct CodeTable {
     /// Code id → its slot.
     pub slot_of: Vec<u32>,
     pub info: Vec<CodeInfo>,
+    /// Codes and names of `info`, end to end.
+    text: String,
     pub set_ids: Vec<u32>,
     /// `set_ids` numbered among the tables of the code's kind (diagnosis or procedure), as
     /// the fast path's bitsets are.
     pub local_set_ids: Vec<u16>,
     /// Clinical-edition / 医保版 1.0 code (or dagger part) → 医保版 2.0 code id.
-    pub map: FxMap<Box<str>, u32>,
+    pub map: CodeMap,
 }
 
 impl CodeTable {
     fn new() -> Self {
         CodeTable {
-            index: FxMap::default(),
+            index: CodeMap::default(),
             slots: Vec::new(),
             slot_mask: 0,
             slot_of: Vec::new(),
             info: Vec::new(),
+            text: String::new(),
             set_ids: Vec::new(),
             local_set_ids: Vec::new(),
-            map: FxMap::default(),
+            map: CodeMap::default(),
         }
     }
+
+    fn span(&mut self, s: &str) -> (u32, u16) {
+        let s = &s[..s.floor_char_boundary(u16::MAX as usize)];
+        let at = self.text.len() as u32;
+        self.text.push_str(s);
+        (at, s.len() as u16)
+    }
+
     fn intern(&mut self, code: &str) -> u32 {
-        if let Some(&i) = self.index.get(code) {
+        if let Some(i) = self.index.get(code) {
             return i;
         }
         let id = self.info.len() as u32;
+        let code_span = self.span(code);
         self.info.push(CodeInfo {
-            code: code.into(),
-            name: "".into(),
+            code: code_span,
+            name: (0, 0),
             sets: (0, 0),
             flags: 0,
             mdc_mask: 0,
@@ -200,14 +262,24 @@ impl CodeTable {
             cc: 0,
             cce: 0,
         });
-        self.index.insert(code.into(), id);
+        self.index.insert(code, id);
         id
     }
 
-    /// Membership while loading, before the slots exist.
-    fn in_set_cold(&self, code: u32, set: u32) -> bool {
-        let (a, b) = self.info[code as usize].sets;
-        self.set_ids[a as usize..b as usize].contains(&set)
+    fn set_name(&mut self, id: u32, name: &str) {
+        self.info[id as usize].name = self.span(name);
+    }
+
+    /// The code of an id.
+    pub fn code(&self, id: u32) -> &str {
+        let (a, n) = self.info[id as usize].code;
+        &self.text[a as usize..a as usize + n as usize]
+    }
+
+    /// The name of an id ("" when the pack gives none).
+    pub fn name(&self, id: u32) -> &str {
+        let (a, n) = self.info[id as usize].name;
+        &self.text[a as usize..a as usize + n as usize]
     }
 
     #[inline]
@@ -241,7 +313,7 @@ impl CodeTable {
     pub fn find_slot(&self, code: &str) -> Option<&Slot> {
         match code_key(code) {
             Some(k) => self.find_key(k),
-            None => self.index.get(code).map(|&id| self.slot_by_id(id)),
+            None => self.index.get(code).map(|id| self.slot_by_id(id)),
         }
     }
 
@@ -267,18 +339,21 @@ impl CodeTable {
             .iter()
             .map(|&s| set_local[s as usize])
             .collect();
-        let keyed = self
-            .info
-            .iter()
-            .filter(|i| code_key(&i.code).is_some())
+        self.text.shrink_to_fit();
+        let keyed = (0..self.info.len() as u32)
+            .filter(|&id| code_key(self.code(id)).is_some())
             .count();
         // At most half full: short probe runs, and most lookups touch only the home slot.
         let cap = (keyed + keyed / 4).next_power_of_two().max(16);
         self.slots = vec![Slot::default(); cap];
         self.slot_mask = cap - 1;
         self.slot_of = vec![0; self.info.len()];
-        let mut index = FxMap::default();
+        let mut index = CodeMap::default();
         for (id, info) in self.info.iter().enumerate() {
+            let code = {
+                let (a, n) = info.code;
+                &self.text[a as usize..a as usize + n as usize]
+            };
             let sets = &self.set_ids[info.sets.0 as usize..info.sets.1 as usize];
             let mut slot = Slot {
                 key: 0,
@@ -302,7 +377,7 @@ impl CodeTable {
                     *d = set_local[s as usize];
                 }
             }
-            match code_key(&info.code) {
+            match code_key(code) {
                 Some(k) => {
                     slot.key = k;
                     let mut i = slot_hash(k) & self.slot_mask;
@@ -315,7 +390,7 @@ impl CodeTable {
                 None => {
                     self.slot_of[id] = self.slots.len() as u32;
                     self.slots.push(slot);
-                    index.insert(info.code.clone(), id as u32);
+                    index.insert(code, id as u32);
                 }
             }
         }
@@ -436,21 +511,21 @@ fn parse_num<T: std::str::FromStr>(s: &str, line: usize) -> Result<T, PackError>
 }
 
 impl Model {
-    pub fn load(manifest: Manifest, tables: &RawTables) -> Result<Model, PackError> {
+    pub fn load(manifest: Manifest, tables: &RawTables<'_>) -> Result<Model, PackError> {
         use crate::{AdrgEntry, Catalog, DrgEntry, MdcEntry};
         let mut catalog = Catalog::default();
         let mut mdc_sex = Vec::new();
         let mut mdc_idx: FxMap<String, u16> = FxMap::default();
         for row in tables.section("mdc") {
-            let code = field(row, 0)?.to_string();
-            let sex = match row.1.get(2).map(|s| s.as_str()).unwrap_or("") {
+            let code = field(&row, 0)?.to_string();
+            let sex = match row.get(2) {
                 "" => None,
-                s => Some(parse_num::<u8>(s, row.0)?),
+                s => Some(parse_num::<u8>(s, row.line)?),
             };
             mdc_idx.insert(code.clone(), catalog.mdcs.len() as u16);
             catalog.mdcs.push(MdcEntry {
                 code,
-                name: field(row, 1)?.to_string(),
+                name: field(&row, 1)?.to_string(),
             });
             mdc_sex.push(sex);
         }
@@ -461,17 +536,17 @@ impl Model {
         let mut mdc_adrgs: Vec<[Vec<u16>; 4]> = vec![Default::default(); catalog.mdcs.len()];
         let mut pre_mdc = None;
         for row in tables.section("adrg") {
-            let code = field(row, 0)?.to_string();
-            let mdc = field(row, 1)?;
+            let code = field(&row, 0)?.to_string();
+            let mdc = field(&row, 1)?;
             let &m = mdc_idx
                 .get(mdc)
-                .ok_or_else(|| bad(row.0, format!("unknown MDC {mdc}")))?;
-            let kind = match field(row, 2)? {
+                .ok_or_else(|| bad(row.line, format!("unknown MDC {mdc}")))?;
+            let kind = match field(&row, 2)? {
                 "pre" => AdrgKind::PreMdc,
                 "surgical" => AdrgKind::Surgical,
                 "nonor" => AdrgKind::NonOr,
                 "medical" => AdrgKind::Medical,
-                k => return Err(bad(row.0, format!("unknown ADRG kind {k}"))),
+                k => return Err(bad(row.line, format!("unknown ADRG kind {k}"))),
             };
             if kind == AdrgKind::PreMdc {
                 pre_mdc = Some(m);
@@ -481,24 +556,24 @@ impl Model {
             catalog.adrgs.push(AdrgEntry {
                 code,
                 mdc: catalog.mdcs[m as usize].code.clone(),
-                name: field(row, 3)?.to_string(),
+                name: field(&row, 3)?.to_string(),
                 kind,
             });
         }
         let mut drg_idx: FxMap<String, u16> = FxMap::default();
         for row in tables.section("drg") {
-            let code = field(row, 0)?.to_string();
-            let adrg = field(row, 1)?;
+            let code = field(&row, 0)?.to_string();
+            let adrg = field(&row, 1)?;
             let &a = adrg_idx
                 .get(adrg)
-                .ok_or_else(|| bad(row.0, format!("unknown ADRG {adrg}")))?;
+                .ok_or_else(|| bad(row.line, format!("unknown ADRG {adrg}")))?;
             drg_idx.insert(code.clone(), catalog.drgs.len() as u16);
             catalog.drgs.push(DrgEntry {
                 code,
                 adrg: adrg.to_string(),
                 mdc: catalog.adrgs[a as usize].mdc.clone(),
-                suffix: parse_num(field(row, 2)?, row.0)?,
-                name: field(row, 3)?.to_string(),
+                suffix: parse_num(field(&row, 2)?, row.line)?,
+                name: field(&row, 3)?.to_string(),
             });
         }
 
@@ -506,10 +581,10 @@ impl Model {
         let mut proc = CodeTable::new();
         for (sec, table, dict_flag) in [("dx", &mut dx, DX_DICT), ("proc", &mut proc, PROC_DICT)] {
             for row in tables.section(sec) {
-                let id = table.intern(field(row, 0)?);
+                let id = table.intern(field(&row, 0)?);
+                table.set_name(id, field(&row, 1)?);
                 let info = &mut table.info[id as usize];
-                info.name = field(row, 1)?.into();
-                let flags = row.1.get(2).map(|s| s.as_str()).unwrap_or("");
+                let flags = row.get(2);
                 for c in flags.chars() {
                     info.flags |= match c {
                         'D' => dict_flag,
@@ -517,24 +592,25 @@ impl Model {
                         'G' => GREY,
                         'O' => PROC_OR,
                         'X' => PROC_EXCLUDED,
-                        _ => return Err(bad(row.0, format!("unknown flag {c}"))),
+                        _ => return Err(bad(row.line, format!("unknown flag {c}"))),
                     };
                 }
             }
         }
 
         let mut sets = Vec::new();
-        let mut dx_members: Vec<Vec<u32>> = Vec::new();
-        let mut proc_members: Vec<Vec<u32>> = Vec::new();
+        // (code, table) memberships, one vector per code kind.
+        let mut dx_members: Vec<(u32, u32)> = Vec::new();
+        let mut proc_members: Vec<(u32, u32)> = Vec::new();
         for row in tables.section("set") {
-            let id: usize = parse_num(field(row, 0)?, row.0)?;
+            let id: usize = parse_num(field(&row, 0)?, row.line)?;
             if id != sets.len() {
-                return Err(bad(row.0, "set ids must be dense and in order"));
+                return Err(bad(row.line, "set ids must be dense and in order"));
             }
-            let is_proc = match field(row, 1)? {
+            let is_proc = match field(&row, 1)? {
                 "dx" => false,
                 "proc" => true,
-                k => return Err(bad(row.0, format!("unknown set kind {k}"))),
+                k => return Err(bad(row.line, format!("unknown set kind {k}"))),
             };
             let (table, members) = if is_proc {
                 (&mut proc, &mut proc_members)
@@ -542,28 +618,28 @@ impl Model {
                 (&mut dx, &mut dx_members)
             };
             let mut len = 0;
-            for code in field(row, 3)?.split(' ').filter(|c| !c.is_empty()) {
-                let cid = table.intern(code) as usize;
-                if members.len() <= cid {
-                    members.resize(cid + 1, Vec::new());
-                }
-                if !members[cid].contains(&(id as u32)) {
-                    members[cid].push(id as u32);
-                }
+            for code in field(&row, 3)?.split(' ').filter(|c| !c.is_empty()) {
+                members.push((table.intern(code), id as u32));
                 len += 1;
             }
             sets.push(CodeSet {
-                label: field(row, 2)?.to_string(),
+                label: field(&row, 2)?.to_string(),
                 is_proc,
                 len,
             });
         }
-        for (table, members) in [(&mut dx, dx_members), (&mut proc, proc_members)] {
-            for (cid, mut m) in members.into_iter().enumerate() {
-                m.sort_unstable();
-                let a = table.set_ids.len() as u32;
-                table.set_ids.extend_from_slice(&m);
-                table.info[cid].sets = (a, table.set_ids.len() as u32);
+        for (table, mut members) in [(&mut dx, dx_members), (&mut proc, proc_members)] {
+            members.sort_unstable();
+            members.dedup();
+            table.set_ids = members.iter().map(|&(_, s)| s).collect();
+            let mut i = 0;
+            while i < members.len() {
+                let cid = members[i].0;
+                let start = i;
+                while i < members.len() && members[i].0 == cid {
+                    i += 1;
+                }
+                table.info[cid as usize].sets = (start as u32, i as u32);
             }
         }
 
@@ -576,35 +652,36 @@ impl Model {
             }
         };
 
+        // MDC principal-diagnosis tables and body regions, as bits per table, then per code.
+        let mut set_mdcs = vec![0u32; sets.len()];
         for row in tables.section("mdcdx") {
             let m = *mdc_idx
-                .get(field(row, 0)?)
-                .ok_or_else(|| bad(row.0, "unknown MDC"))?;
-            let s = set_of(field(row, 1)?, row.0, false)?;
-            for cid in 0..dx.info.len() as u32 {
-                if dx.in_set_cold(cid, s) {
-                    dx.info[cid as usize].mdc_mask |= 1 << m;
-                }
-            }
+                .get(field(&row, 0)?)
+                .ok_or_else(|| bad(row.line, "unknown MDC"))?;
+            let s = set_of(field(&row, 1)?, row.line, false)?;
+            set_mdcs[s as usize] |= 1 << m;
         }
         let mut regions = Vec::new();
+        let mut set_regions = vec![0u16; sets.len()];
         for row in tables.section("region") {
-            let s = set_of(field(row, 1)?, row.0, false)?;
+            let s = set_of(field(&row, 1)?, row.line, false)?;
             let bit = regions.len();
             if bit >= 16 {
-                return Err(bad(row.0, "at most 16 body regions"));
+                return Err(bad(row.line, "at most 16 body regions"));
             }
-            regions.push(field(row, 0)?.to_string());
-            for cid in 0..dx.info.len() as u32 {
-                if dx.in_set_cold(cid, s) {
-                    dx.info[cid as usize].region_mask |= 1 << bit;
-                }
+            regions.push(field(&row, 0)?.to_string());
+            set_regions[s as usize] |= 1 << bit;
+        }
+        for info in dx.info.iter_mut() {
+            for &s in &dx.set_ids[info.sets.0 as usize..info.sets.1 as usize] {
+                info.mdc_mask |= set_mdcs[s as usize];
+                info.region_mask |= set_regions[s as usize];
             }
         }
         for (sec, is_mcc) in [("mcc", true), ("cc", false)] {
             for row in tables.section(sec) {
-                let cid = dx.intern(field(row, 0)?) as usize;
-                let t: u16 = parse_num(field(row, 1)?, row.0)?;
+                let cid = dx.intern(field(&row, 0)?) as usize;
+                let t: u16 = parse_num(field(&row, 1)?, row.line)?;
                 if is_mcc {
                     dx.info[cid].mcc = t;
                 } else {
@@ -613,27 +690,27 @@ impl Model {
             }
         }
         for row in tables.section("cce") {
-            let t: u16 = parse_num(field(row, 0)?, row.0)?;
-            for code in field(row, 1)?.split(' ').filter(|c| !c.is_empty()) {
+            let t: u16 = parse_num(field(&row, 0)?, row.line)?;
+            for code in field(&row, 1)?.split(' ').filter(|c| !c.is_empty()) {
                 let cid = dx.intern(code) as usize;
                 dx.info[cid].cce = t;
             }
         }
         for (sec, table) in [("map_dx", &mut dx), ("map_proc", &mut proc)] {
             for row in tables.section(sec) {
-                let from = field(row, 0)?;
-                let to = table.intern(field(row, 1)?);
-                table.map.insert(from.into(), to);
+                let from = field(&row, 0)?;
+                let to = table.intern(field(&row, 1)?);
+                table.map.insert(from, to);
             }
         }
 
         // Dagger-asterisk codes ("A01.002+G01*") are also found by their dagger part, which
         // is what some hospital systems put on the settlement list.
-        for id in 0..dx.info.len() {
-            let code = dx.info[id].code.clone();
-            if let Some((dagger, _)) = code.split_once('+') {
+        for id in 0..dx.info.len() as u32 {
+            if let Some((dagger, _)) = dx.code(id).split_once('+') {
                 if !dx.index.contains_key(dagger) && !dx.map.contains_key(dagger) {
-                    dx.map.insert(dagger.into(), id as u32);
+                    let dagger = dagger.to_string();
+                    dx.map.insert(&dagger, id);
                 }
             }
         }
@@ -658,10 +735,10 @@ impl Model {
         let mut entry_mdc_mask = 0u32;
         for row in tables.section("entry") {
             let m = *mdc_idx
-                .get(field(row, 0)?)
-                .ok_or_else(|| bad(row.0, "unknown MDC"))?;
+                .get(field(&row, 0)?)
+                .ok_or_else(|| bad(row.line, "unknown MDC"))?;
             entry_mdc_mask |= 1 << m;
-            entries.push((m, parse(field(row, 1)?, row.0)?));
+            entries.push((m, parse(field(&row, 1)?, row.line)?));
         }
         let mut adrg: Vec<AdrgData> = (0..catalog.adrgs.len())
             .map(|_| AdrgData {
@@ -671,13 +748,13 @@ impl Model {
             .collect();
         let mut seen = vec![false; catalog.adrgs.len()];
         for row in tables.section("rule") {
-            let code = field(row, 0)?;
+            let code = field(&row, 0)?;
             let &a = adrg_idx
                 .get(code)
-                .ok_or_else(|| bad(row.0, format!("rule for unknown ADRG {code}")))?;
+                .ok_or_else(|| bad(row.line, format!("rule for unknown ADRG {code}")))?;
             adrg[a as usize]
                 .branches
-                .push(parse(field(row, 1)?, row.0)?);
+                .push(parse(field(&row, 1)?, row.line)?);
             if !seen[a as usize] {
                 seen[a as usize] = true;
                 let entry = &catalog.adrgs[a as usize];
@@ -686,17 +763,17 @@ impl Model {
             }
         }
         for row in tables.section("split") {
-            let code = field(row, 0)?;
+            let code = field(&row, 0)?;
             let &a = adrg_idx
                 .get(code)
-                .ok_or_else(|| bad(row.0, format!("split for unknown ADRG {code}")))?;
-            let drg = field(row, 1)?;
+                .ok_or_else(|| bad(row.line, format!("split for unknown ADRG {code}")))?;
+            let drg = field(&row, 1)?;
             let &d = drg_idx
                 .get(drg)
-                .ok_or_else(|| bad(row.0, format!("split to unknown DRG {drg}")))?;
+                .ok_or_else(|| bad(row.line, format!("split to unknown DRG {drg}")))?;
             adrg[a as usize]
                 .splits
-                .push((parse(field(row, 2)?, row.0)?, d));
+                .push((parse(field(&row, 2)?, row.line)?, d));
         }
         for (i, a) in catalog.adrgs.iter().enumerate() {
             if adrg[i].splits.is_empty() {

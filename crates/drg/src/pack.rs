@@ -108,60 +108,86 @@ impl Manifest {
     }
 }
 
-/// One data line: (line number, tab-split fields).
-pub(crate) type Row = (usize, Vec<String>);
-
-/// Raw sections of the tables file, in file order.
-pub(crate) struct RawTables {
-    pub sections: Vec<(String, Vec<Row>)>,
+/// One data line: its line number and tab-split fields.
+#[derive(Clone, Copy)]
+pub(crate) struct Row<'t> {
+    pub line: usize,
+    pub fields: &'t [&'t str],
 }
 
-impl RawTables {
-    pub fn parse_gz(bytes: &[u8]) -> Result<RawTables, PackError> {
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(bytes)
-            .read_to_string(&mut text)
-            .map_err(|e| PackError::Decode(e.to_string()))?;
-        Self::parse_text(&text)
+impl<'t> Row<'t> {
+    /// Field `i`, or "" when the line is shorter.
+    pub fn get(&self, i: usize) -> &'t str {
+        self.fields.get(i).copied().unwrap_or("")
     }
+}
 
-    pub fn parse_text(text: &str) -> Result<RawTables, PackError> {
-        let mut sections: Vec<(String, Vec<Row>)> = Vec::new();
+/// Raw sections of the tables file, in file order. Fields borrow the decompressed text:
+/// loading a pack allocates a few large vectors, not one string per field.
+pub(crate) struct RawTables<'a> {
+    fields: Vec<&'a str>,
+    /// Per data line: (line number, range of `fields`).
+    rows: Vec<(u32, u32, u32)>,
+    /// (name, range of `rows`).
+    sections: Vec<(&'a str, u32, u32)>,
+}
+
+/// The decompressed tables text of a pack.
+pub(crate) fn decompress(bytes: &[u8]) -> Result<String, PackError> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_string(&mut text)
+        .map_err(|e| PackError::Decode(e.to_string()))?;
+    Ok(text)
+}
+
+impl<'a> RawTables<'a> {
+    pub fn parse_text(text: &'a str) -> Result<RawTables<'a>, PackError> {
+        let lines = text.bytes().filter(|&b| b == b'\n').count() + 1;
+        let mut t = RawTables {
+            fields: Vec::with_capacity(lines * 3),
+            rows: Vec::with_capacity(lines),
+            sections: Vec::new(),
+        };
         for (i, line) in text.lines().enumerate() {
             let n = i + 1;
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
             if let Some(name) = line.strip_prefix('@') {
-                sections.push((name.trim().to_string(), Vec::new()));
+                let at = t.rows.len() as u32;
+                t.sections.push((name.trim(), at, at));
                 continue;
             }
-            let Some(cur) = sections.last_mut() else {
+            let Some(cur) = t.sections.last_mut() else {
                 return Err(PackError::Table {
                     line: n,
                     msg: "data before the first @section".into(),
                 });
             };
-            cur.1
-                .push((n, line.split('\t').map(|s| s.to_string()).collect()));
+            let start = t.fields.len() as u32;
+            t.fields.extend(line.split('\t'));
+            t.rows.push((n as u32, start, t.fields.len() as u32));
+            cur.2 = t.rows.len() as u32;
         }
-        Ok(RawTables { sections })
+        Ok(t)
     }
 
-    pub fn section<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> impl Iterator<Item = &'a (usize, Vec<String>)> + 'a {
+    pub fn section<'s>(&'s self, name: &'s str) -> impl Iterator<Item = Row<'s>> + 's {
         self.sections
             .iter()
-            .filter(move |(s, _)| s == name)
-            .flat_map(|(_, rows)| rows.iter())
+            .filter(move |(s, _, _)| *s == name)
+            .flat_map(move |&(_, a, b)| self.rows[a as usize..b as usize].iter())
+            .map(move |&(line, a, b)| Row {
+                line: line as usize,
+                fields: &self.fields[a as usize..b as usize],
+            })
     }
 }
 
-pub(crate) fn field(row: &Row, i: usize) -> Result<&str, PackError> {
-    row.1.get(i).map(|s| s.as_str()).ok_or(PackError::Table {
-        line: row.0,
+pub(crate) fn field<'t>(row: &Row<'t>, i: usize) -> Result<&'t str, PackError> {
+    row.fields.get(i).copied().ok_or_else(|| PackError::Table {
+        line: row.line,
         msg: format!("missing field {}", i + 1),
     })
 }

@@ -120,20 +120,22 @@ impl Tracer for VecTracer {
     }
 }
 
-fn dx(m: &Model, id: u32) -> String {
-    match m.dx.info.get(id as usize) {
-        Some(i) if i.name.is_empty() => i.code.to_string(),
-        Some(i) => format!("{} {}", i.code, i.name),
-        None => "?".into(),
+fn code_and_name(t: &crate::model::CodeTable, id: u32) -> String {
+    if id as usize >= t.info.len() {
+        return "?".into();
+    }
+    match t.name(id) {
+        "" => t.code(id).to_string(),
+        name => format!("{} {}", t.code(id), name),
     }
 }
 
+fn dx(m: &Model, id: u32) -> String {
+    code_and_name(&m.dx, id)
+}
+
 fn pr(m: &Model, id: u32) -> String {
-    match m.proc.info.get(id as usize) {
-        Some(i) if i.name.is_empty() => i.code.to_string(),
-        Some(i) => format!("{} {}", i.code, i.name),
-        None => "?".into(),
-    }
+    code_and_name(&m.proc, id)
 }
 
 fn field_name(f: Field, pos: u16) -> String {
