@@ -12,6 +12,7 @@ pub mod enrol_import;
 pub mod error;
 pub mod fund;
 pub mod import;
+pub mod reports;
 pub mod roster;
 pub mod year;
 

@@ -6,6 +6,7 @@ pub mod design;
 pub mod error;
 pub mod fund;
 pub mod pages;
+pub mod reports;
 pub mod session;
 pub mod years;
 
@@ -55,6 +56,12 @@ pub const ENTITY_ROUTES: &[(&str, &str)] = &[
     ("POST", "/years/{year}/designs/{design}/submit"),
     ("POST", "/years/{year}/designs/{design}/decide"),
     ("GET", "/years/{year}/table"),
+    ("GET", "/years/{year}/reports"),
+    ("GET", "/years/{year}/reports/enrolment.xlsx"),
+    ("GET", "/years/{year}/reports/money.xlsx"),
+    ("GET", "/years/{year}/reports/ledger.xlsx"),
+    ("GET", "/years/{year}/reports/design-{design}.xlsx"),
+    ("GET", "/years/{year}/notice"),
     ("GET", "/api/v1/regions/{code}"),
     ("GET", "/api/v1/households/{id}"),
     ("GET", "/api/v1/members/{id}"),
@@ -114,6 +121,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/years/{year}/table", get(design::table))
         .route("/public/years/{year}/table", get(design::public_table))
+        .route("/years/{year}/reports", get(reports::reports))
+        .route("/years/{year}/reports/{name}", get(reports::export))
+        .route("/years/{year}/notice", get(reports::notice))
         .route("/api/v1/regions/{code}", get(api::region))
         .route("/api/v1/households/{id}", get(api::household))
         .route("/api/v1/members/{id}", get(api::member))

@@ -299,6 +299,38 @@ async fn a_town_runs_its_year(backend: Backend) {
     assert!(approved.url.ends_with(&format!("/years/{year}/table")));
     assert!(approved.has("第 1 版") && approved.has("住院补助标准"));
 
+    // Reports: charts drawn by the server, every table as a workbook, the public notice with
+    // personal donors masked and the ledger's chain head.
+    let reports = town.get(&format!("/years/{year}/reports")).await;
+    assert_eq!(reports.status, 200);
+    assert!(reports.has("<svg") && reports.has("各村参保率") && reports.has("筹资情况"));
+    for name in [
+        "enrolment",
+        "money",
+        "ledger",
+        "table",
+        &format!("design-{design}"),
+    ] {
+        let x = town
+            .get(&format!("/years/{year}/reports/{name}.xlsx"))
+            .await;
+        assert_eq!(x.status, 200, "{name}");
+        assert!(x.body.starts_with("PK"), "{name} is an xlsx (zip)");
+    }
+    assert_eq!(
+        clerk
+            .get(&format!("/years/{year}/reports/money.xlsx"))
+            .await
+            .status,
+        403,
+        "a clerk does not read the books"
+    );
+    let notice = town.get(&format!("/years/{year}/notice")).await;
+    assert!(notice.has("筹资情况公示") && notice.has("张****"));
+    assert!(!notice.has("张记农资店"));
+    let (_, head) = t.app.chain_head(&system, year).await.unwrap().unwrap();
+    assert!(notice.has(&head));
+
     // Residents read it without signing in, and search it by disease name.
     let public = t
         .client()
