@@ -45,6 +45,8 @@ pub const ENTITY_ROUTES: &[(&str, &str)] = &[
     ("GET", "/years/{year}/households/{id}/enrol"),
     ("POST", "/years/{year}/households/{id}/enrol"),
     ("POST", "/years/{year}/renew"),
+    ("GET", "/years/{year}/enrol/import"),
+    ("POST", "/years/{year}/enrol/import"),
     ("GET", "/enrolments/{enrolment}"),
     ("POST", "/enrolments/{enrolment}/reverse"),
     ("GET", "/years/{year}/fund"),
@@ -101,6 +103,11 @@ pub fn router(state: AppState) -> Router {
             get(years::enrol_form).post(years::enrol),
         )
         .route("/years/{year}/renew", post(years::renew))
+        .route(
+            "/years/{year}/enrol/import",
+            get(years::enrol_import_form).post(years::enrol_import),
+        )
+        .route("/enrolments/template.xlsx", get(years::enrol_template))
         .route("/enrolments/{enrolment}", get(years::receipt))
         .route("/enrolments/{enrolment}/reverse", post(years::reverse))
         .route("/years/{year}/fund", get(fund::fund))

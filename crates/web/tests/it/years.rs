@@ -191,6 +191,51 @@ async fn a_town_runs_its_year(backend: Backend) {
     assert_eq!(again.status, 200, "{}", again.body);
     assert!(again.has("-2</dd>"), "a new receipt number");
 
+    // A spreadsheet with a bad row enrols nobody and lists the row.
+    assert!(clerk
+        .get("/enrolments/template.xlsx")
+        .await
+        .body
+        .starts_with("PK"));
+    let cell = |s: &str| s.to_string();
+    let file = app::enrol_import::enrolment_xlsx(&[
+        [
+            cell("370323104201"),
+            cell("0002"),
+            cell("现金"),
+            cell(""),
+            cell(""),
+            cell(""),
+        ],
+        [
+            cell("370323104201"),
+            cell("9999"),
+            cell("现金"),
+            cell(""),
+            cell(""),
+            cell(""),
+        ],
+    ]);
+    let upload = reqwest::multipart::Form::new()
+        .text("csrf", ccsrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(file).file_name("e.xlsx"),
+        );
+    let r = clerk
+        .http
+        .post(clerk.url(&format!("/years/{year}/enrol/import")))
+        .multipart(upload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("没有登记任何一户") && body.contains("9999"),
+        "{body}"
+    );
+
     // Everyone else of the town enrols in bulk (the spreadsheet path, without the file).
     let system = app::Actor::system();
     let mut conn = t.app.db.acquire().await.unwrap();
