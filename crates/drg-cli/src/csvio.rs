@@ -4,7 +4,7 @@
 use anyhow::{bail, Context, Result};
 use drg::{Grouper, SearchHit, Status, Stay};
 use rayon::prelude::*;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 pub const INPUT_HEADER: [&str; 10] = [
@@ -23,9 +23,10 @@ pub const OUTPUT_HEADER: [&str; 7] = [
     "case_id", "mdc", "adrg", "drg", "drg_name", "status", "reason",
 ];
 
-/// Rows grouped per parallel chunk: large enough to amortise scheduling, small enough that
-/// memory does not grow with the file.
-const CHUNK: usize = 32 * 1024;
+/// Rows read per chunk (two chunks are in memory: one being grouped, the next being read):
+/// large enough to amortise scheduling, small enough that memory does not grow with the
+/// file.
+const CHUNK: usize = 16 * 1024;
 
 fn num<T: std::str::FromStr>(s: &str, name: &str) -> Result<Option<T>, String> {
     let s = s.trim();
@@ -37,16 +38,41 @@ fn num<T: std::str::FromStr>(s: &str, name: &str) -> Result<Option<T>, String> {
         .map_err(|_| format!("{name} `{s}` is not a non-negative integer"))
 }
 
-fn list(s: &str) -> Vec<String> {
-    s.split('|')
-        .map(|x| x.trim())
-        .filter(|x| !x.is_empty())
-        .map(|x| x.to_string())
-        .collect()
+/// `str::trim`, skipping its Unicode scan when both ends are visible ASCII.
+#[inline]
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&b)) if (0x21..0x7f).contains(&a) && (0x21..0x7f).contains(&b) => s,
+        _ => s.trim(),
+    }
+}
+
+/// Refills `dst` with the non-empty items of a `|` list, reusing its strings' buffers.
+fn fill_list(dst: &mut Vec<String>, s: &str) {
+    let mut n = 0;
+    for x in s.split('|').map(trim).filter(|x| !x.is_empty()) {
+        match dst.get_mut(n) {
+            Some(d) => {
+                d.clear();
+                d.push_str(x);
+            }
+            None => dst.push(x.to_string()),
+        }
+        n += 1;
+    }
+    dst.truncate(n);
 }
 
 /// Parses the 10 input fields; the error is the reason written for a malformed row.
 pub fn parse_stay(rec: &csv::StringRecord) -> Result<Stay, String> {
+    let mut stay = Stay::default();
+    parse_stay_into(rec, &mut stay)?;
+    Ok(stay)
+}
+
+/// [`parse_stay`] into an existing stay, reusing its strings (no allocation per row once
+/// warmed up). On error the stay is left partly filled.
+pub fn parse_stay_into(rec: &csv::StringRecord, stay: &mut Stay) -> Result<(), String> {
     if rec.len() != INPUT_HEADER.len() {
         return Err(format!(
             "malformed row: {} fields, expected {}",
@@ -55,17 +81,17 @@ pub fn parse_stay(rec: &csv::StringRecord) -> Result<Stay, String> {
         ));
     }
     let sex: Option<u8> = num(&rec[1], "sex")?;
-    Ok(Stay {
-        sex: sex.filter(|s| *s == 1 || *s == 2),
-        age_years: num(&rec[2], "age_years")?,
-        age_days: num(&rec[3], "age_days")?,
-        birth_weight_g: num(&rec[4], "birth_weight_g")?,
-        los_days: num(&rec[5], "los_days")?,
-        discharge_mode: num(&rec[6], "discharge_mode")?,
-        principal_dx: rec[7].trim().to_string(),
-        secondary_dx: list(&rec[8]),
-        procedures: list(&rec[9]),
-    })
+    stay.sex = sex.filter(|s| *s == 1 || *s == 2);
+    stay.age_years = num(&rec[2], "age_years")?;
+    stay.age_days = num(&rec[3], "age_days")?;
+    stay.birth_weight_g = num(&rec[4], "birth_weight_g")?;
+    stay.los_days = num(&rec[5], "los_days")?;
+    stay.discharge_mode = num(&rec[6], "discharge_mode")?;
+    stay.principal_dx.clear();
+    stay.principal_dx.push_str(trim(&rec[7]));
+    fill_list(&mut stay.secondary_dx, &rec[8]);
+    fill_list(&mut stay.procedures, &rec[9]);
+    Ok(())
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -74,6 +100,15 @@ pub struct GroupStats {
     pub grouped: u64,
     pub qy: u64,
     pub ungroupable: u64,
+}
+
+impl GroupStats {
+    fn add(&mut self, o: &GroupStats) {
+        self.rows += o.rows;
+        self.grouped += o.grouped;
+        self.qy += o.qy;
+        self.ungroupable += o.ungroupable;
+    }
 }
 
 pub fn progress_enabled() -> bool {
@@ -104,8 +139,10 @@ pub fn group_file(g: &Grouper, input: &Path, output: &Path, progress: bool) -> R
     }
     let out =
         std::fs::File::create(output).with_context(|| format!("creating {}", output.display()))?;
-    let mut wr = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, out));
-    wr.write_record(OUTPUT_HEADER)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+    let mut header = csv::Writer::from_writer(Vec::new());
+    header.write_record(OUTPUT_HEADER)?;
+    out.write_all(&header.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
     let bar = if progress {
         let b = indicatif::ProgressBar::new(size);
         b.set_style(
@@ -119,79 +156,126 @@ pub fn group_file(g: &Grouper, input: &Path, output: &Path, progress: bool) -> R
         None
     };
     let mut stats = GroupStats::default();
-    // Records are reused from chunk to chunk: no allocation per row once warmed up.
+    // Records are reused from chunk to chunk: no allocation per row once warmed up. While
+    // the pool groups one chunk and formats its output rows, the next chunk is read.
     let mut chunk: Vec<csv::StringRecord> = vec![csv::StringRecord::new(); CHUNK];
-    loop {
-        let mut len = 0;
-        while len < CHUNK {
-            match rd.read_record(&mut chunk[len]) {
-                Ok(true) => len += 1,
-                Ok(false) => break,
-                Err(e) => {
-                    // Invalid UTF-8 or similar: keep the row count, report the row.
-                    let bad = &mut chunk[len];
-                    bad.clear();
-                    bad.push_field("");
-                    bad.push_field(&format!("unreadable row: {e}"));
-                    len += 1;
+    let mut next: Vec<csv::StringRecord> = vec![csv::StringRecord::new(); CHUNK];
+    let mut len = read_chunk(&mut rd, &mut chunk);
+    while len > 0 {
+        let last = len < CHUNK;
+        let (parts, next_len) = rayon::join(
+            || group_chunk(g, &chunk[..len]),
+            || {
+                if last {
+                    0
+                } else {
+                    read_chunk(&mut rd, &mut next)
                 }
-            }
-        }
-        if len == 0 {
-            break;
-        }
-        let results: Vec<Result<drg::Outcome, String>> = chunk[..len]
-            .par_iter()
-            .map(|r| parse_stay(r).map(|stay| g.group_fast(&stay)))
-            .collect();
-        for (rec, res) in chunk[..len].iter().zip(&results) {
-            let case_id = rec.get(0).unwrap_or("");
-            stats.rows += 1;
-            match res {
-                Ok(o) => {
-                    match o.status {
-                        Status::Grouped => stats.grouped += 1,
-                        Status::Qy => stats.qy += 1,
-                        Status::Ungroupable => stats.ungroupable += 1,
-                    }
-                    let reason = g.reason_text(o);
-                    wr.write_record([
-                        case_id,
-                        g.mdc_code(o),
-                        g.adrg_code(o),
-                        &g.drg_code(o),
-                        &g.drg_name(o),
-                        o.status.as_str(),
-                        &reason,
-                    ])?;
-                }
-                Err(reason) => {
-                    stats.ungroupable += 1;
-                    wr.write_record([
-                        case_id,
-                        "",
-                        "",
-                        "0000",
-                        "未入组",
-                        Status::Ungroupable.as_str(),
-                        reason,
-                    ])?;
-                }
-            }
+            },
+        );
+        for (bytes, part) in parts {
+            out.write_all(&bytes)?;
+            stats.add(&part);
         }
         if let Some(b) = &bar {
             b.set_position(rd.position().byte());
             b.set_message(format!("{} rows", stats.rows));
         }
-        if len < CHUNK {
-            break;
-        }
+        std::mem::swap(&mut chunk, &mut next);
+        len = next_len;
     }
-    wr.flush()?;
+    out.flush()?;
     if let Some(b) = bar {
         b.finish();
     }
     Ok(stats)
+}
+
+/// Reads up to `CHUNK` records into `chunk`; an unreadable record (invalid UTF-8 or
+/// similar) is kept as a row of two fields, the second giving the reason.
+fn read_chunk<R: std::io::Read>(rd: &mut csv::Reader<R>, chunk: &mut [csv::StringRecord]) -> usize {
+    let mut len = 0;
+    while len < chunk.len() {
+        match rd.read_record(&mut chunk[len]) {
+            Ok(true) => len += 1,
+            Ok(false) => break,
+            Err(e) => {
+                let bad = &mut chunk[len];
+                bad.clear();
+                bad.push_field("");
+                bad.push_field(&format!("unreadable row: {e}"));
+                len += 1;
+            }
+        }
+    }
+    len
+}
+
+/// Rows grouped and formatted per task of the pool.
+const TASK: usize = 2048;
+
+/// Groups rows in parallel and formats their output rows; parts come back in input order.
+fn group_chunk(g: &Grouper, recs: &[csv::StringRecord]) -> Vec<(Vec<u8>, GroupStats)> {
+    recs.par_chunks(TASK)
+        .map_init(Stay::default, |stay, recs| {
+            let mut stats = GroupStats::default();
+            let mut wr = csv::Writer::from_writer(Vec::with_capacity(recs.len() * 80));
+            for rec in recs {
+                let res = parse_stay_into(rec, stay).map(|()| g.group_fast(stay));
+                write_row(g, &mut wr, rec.get(0).unwrap_or(""), &res, &mut stats)
+                    .expect("writing to memory");
+            }
+            let bytes = wr
+                .into_inner()
+                .map_err(|e| e.to_string())
+                .expect("writing to memory");
+            (bytes, stats)
+        })
+        .collect()
+}
+
+fn write_row(
+    g: &Grouper,
+    wr: &mut csv::Writer<Vec<u8>>,
+    case_id: &str,
+    res: &Result<drg::Outcome, String>,
+    stats: &mut GroupStats,
+) -> csv::Result<()> {
+    stats.rows += 1;
+    match res {
+        Ok(o) => {
+            match o.status {
+                Status::Grouped => stats.grouped += 1,
+                Status::Qy => stats.qy += 1,
+                Status::Ungroupable => stats.ungroupable += 1,
+            }
+            let reason = match o.status {
+                Status::Grouped => String::new(),
+                _ => g.reason_text(o),
+            };
+            wr.write_record([
+                case_id,
+                g.mdc_code(o),
+                g.adrg_code(o),
+                &g.drg_code(o),
+                &g.drg_name(o),
+                o.status.as_str(),
+                &reason,
+            ])
+        }
+        Err(reason) => {
+            stats.ungroupable += 1;
+            wr.write_record([
+                case_id,
+                "",
+                "",
+                "0000",
+                "未入组",
+                Status::Ungroupable.as_str(),
+                reason,
+            ])
+        }
+    }
 }
 
 /// Trace of one stay given as a data row of cases.csv.
