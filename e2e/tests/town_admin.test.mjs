@@ -2,55 +2,18 @@
 // the real binary on a fresh SQLite database. Screenshots land in e2e/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { start, shots, fixtures } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
-const bin = process.env.SHOUWANG_BIN || join(root, 'target', 'debug', 'shouwang');
-const shots = join(here, '..', 'screenshots');
-mkdirSync(shots, { recursive: true });
-
-let server, browser, base;
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-async function waitHealthy(url, ms) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try { if ((await fetch(url)).ok) return; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`server not healthy at ${url}`);
-}
+let env, browser, base;
 
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sw-e2e-'));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ['serve', '--demo', '--demo-members', '2000', '--bind', `127.0.0.1:${port}`,
-    '--database-url', `sqlite://${join(dir, 'e2e.db')}`], { stdio: ['ignore', 'inherit', 'inherit'] });
-  await waitHealthy(`${base}/healthz`, 60000);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  env = await start();
+  ({ browser, base } = env);
 });
 
 after(async () => {
-  await browser?.close();
-  server?.kill();
+  await env?.stop();
 });
 
 test('town admin imports a roster and finds a member', async () => {
@@ -66,7 +29,7 @@ test('town admin imports a roster and finds a member', async () => {
   await page.screenshot({ path: join(shots, 'town.png'), fullPage: true });
 
   await page.click('nav >> text=花名册导入');
-  await page.setInputFiles('input[type=file]', join(here, '..', 'fixtures', 'roster.xlsx'));
+  await page.setInputFiles('input[type=file]', join(fixtures, 'roster.xlsx'));
   await page.click('button:has-text("上传并导入")');
   await page.waitForSelector('#status[data-status=done]', { timeout: 30000 });
   assert.match(await page.textContent('#status'), /新增 3 人/);

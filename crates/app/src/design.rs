@@ -412,7 +412,12 @@ async fn public_table(
     let Some(t) = store::designs::current_table(conn, year_id).await? else {
         return Ok(None);
     };
-    let lines = store::designs::table_lines(conn, t.id, query.trim()).await?;
+    let search = table_search(&t.drg_version, query).await;
+    let lines = store::designs::table_lines(conn, t.id, "")
+        .await?
+        .into_iter()
+        .filter(|l| search.matches(&l.drg, &l.drg_name))
+        .collect();
     Ok(Some((t, lines)))
 }
 
@@ -492,4 +497,81 @@ fn compute(
         },
         lines,
     ))
+}
+
+/// A search of a subsidy table as residents type it: a DRG code, words of a DRG name, or the
+/// name of their illness ("脑梗死"), which the DRG names rarely contain. For the last, the
+/// diagnoses whose names match are grouped as plain medical stays and their ADRGs match too.
+#[derive(Debug, Clone, Default)]
+pub struct TableSearch {
+    query: String,
+    adrgs: Vec<String>,
+}
+
+impl TableSearch {
+    pub fn matches(&self, drg: &str, name: &str) -> bool {
+        let q = self.query.as_str();
+        q.is_empty()
+            || drg.starts_with(&q.to_uppercase())
+            || name.contains(q)
+            || self.adrgs.iter().any(|a| drg.starts_with(a.as_str()))
+    }
+}
+
+fn grouper(version: &str) -> Option<std::sync::Arc<drg::Grouper>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static LOADED: OnceLock<Mutex<HashMap<String, Arc<drg::Grouper>>>> = OnceLock::new();
+    let mut loaded = LOADED.get_or_init(Default::default).lock().ok()?;
+    if let Some(g) = loaded.get(version) {
+        return Some(g.clone());
+    }
+    let v = drg::Version::available()
+        .into_iter()
+        .find(|v| v.as_str() == version)?;
+    let g = Arc::new(drg::Grouper::load(&v).ok()?);
+    loaded.insert(version.to_string(), g.clone());
+    Some(g)
+}
+
+/// Builds the search (loading the DRG pack on first use, hence off the async threads).
+pub async fn table_search(drg_version: &str, query: &str) -> TableSearch {
+    let query = query.trim().to_string();
+    if query.chars().count() < 2 {
+        return TableSearch {
+            query,
+            adrgs: Vec::new(),
+        };
+    }
+    let version = drg_version.to_string();
+    let q = query.clone();
+    let adrgs = tokio::task::spawn_blocking(move || {
+        let Some(g) = grouper(&version) else {
+            return Vec::new();
+        };
+        let mut adrgs: Vec<String> = Vec::new();
+        for hit in g.search(&q, 400) {
+            let drg::SearchHit::Diagnosis { code, .. } = hit else {
+                continue;
+            };
+            for sex in [1, 2] {
+                let o = g.group_fast(&drg::Stay {
+                    sex: Some(sex),
+                    age_years: Some(60),
+                    los_days: Some(7),
+                    discharge_mode: Some(1),
+                    principal_dx: code.clone(),
+                    ..Default::default()
+                });
+                let adrg = g.adrg_code(&o);
+                if !adrg.is_empty() && !adrgs.iter().any(|a| a == adrg) {
+                    adrgs.push(adrg.to_string());
+                }
+            }
+        }
+        adrgs
+    })
+    .await
+    .unwrap_or_default();
+    TableSearch { query, adrgs }
 }

@@ -160,6 +160,33 @@ impl App {
         Ok(id)
     }
 
+    /// Opens the year after `id` for the same pool with the same rules a year later (dates
+    /// shifted, calendar refreshed), linked to it so consecutive members get their bonus and
+    /// last year's households can be renewed in one step.
+    pub async fn open_next_year(
+        &self,
+        mgr: &SchemeManager,
+        actor: &Actor,
+        id: i64,
+    ) -> AppResult<i64> {
+        let year = self.year(actor, id).await?;
+        if !mgr.scope().contains(&year.row.pool_code) {
+            return Err(AppError::Forbidden);
+        }
+        let rules = year.rules.next_year();
+        let label = format!("{}年度", chrono::Datelike::year(&rules.period_start));
+        self.open_year(
+            mgr,
+            actor,
+            &year.row.pool_code,
+            &label,
+            &year.row.template_key,
+            rules,
+            Some(id),
+        )
+        .await
+    }
+
     /// Changes the rules of an open year. Every change is a new version with its reason; the
     /// period cannot move once the year is open (enrolments and claims are dated against it).
     pub async fn change_rules(

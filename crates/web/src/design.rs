@@ -346,11 +346,11 @@ pub async fn show(
     let year = state.app.year(a, id).await?;
     let run = state.app.design(a, id, design).await?;
     let q = tq.q.unwrap_or_default();
-    let needle = q.trim();
+    let search = app::design::table_search(&run.summary.drg_version, &q).await;
     let matching: Vec<TableLineView> = run
         .lines
         .iter()
-        .filter(|l| needle.is_empty() || l.drg.contains(needle) || l.name.contains(needle))
+        .filter(|l| search.matches(&l.drg, &l.name))
         .map(|l| TableLineView {
             drg: l.drg.clone(),
             name: l.name.clone(),

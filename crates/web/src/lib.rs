@@ -41,6 +41,7 @@ pub const ENTITY_ROUTES: &[(&str, &str)] = &[
     ("GET", "/years/{year}"),
     ("GET", "/years/{year}/rules"),
     ("POST", "/years/{year}/rules"),
+    ("POST", "/years/{year}/next"),
     ("GET", "/years/{year}/villages/{code}"),
     ("GET", "/years/{year}/households/{id}/enrol"),
     ("POST", "/years/{year}/households/{id}/enrol"),

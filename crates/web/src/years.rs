@@ -231,6 +231,20 @@ pub async fn new_year(
     Ok(Redirect::to(&format!("/years/{id}")).into_response())
 }
 
+pub async fn next_year(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<crate::pages::CsrfOnly>,
+) -> WebResult<Response> {
+    let id = parse_id(&id)?;
+    staff.check_csrf(&f.csrf)?;
+    state.app.year(staff.actor(), id).await?;
+    let mgr = staff.actor().scheme_manager().ok_or(AppError::Forbidden)?;
+    let next = state.app.open_next_year(&mgr, staff.actor(), id).await?;
+    Ok(Redirect::to(&format!("/years/{next}")).into_response())
+}
+
 // ---------- overview ----------
 
 pub struct VillageLine {
@@ -273,6 +287,7 @@ struct YearPage {
     can_manage: bool,
     can_read_fund: bool,
     has_table: bool,
+    missing_calendar_years: Vec<i32>,
 }
 
 pub(crate) fn rule_facts(r: &scheme::SchemeRules) -> Vec<RuleFact> {
@@ -485,6 +500,10 @@ pub async fn year(
             can_manage: a.scheme_manager().is_some() && a.scope().contains(&year.row.pool_code),
             can_read_fund: a.fund_reader().is_some(),
             has_table,
+            missing_calendar_years: (year.rules.period_start.year()
+                ..=year.rules.period_end.year() + 1)
+                .filter(|y| !year.rules.calendar.has_year(*y))
+                .collect(),
             year,
         },
     ))
