@@ -74,9 +74,10 @@ fn percent_text(permille: u32) -> String {
     }
 }
 
+/// Yuan as typed in a form: "50", "12.5".
 fn yuan_plain(f: Fen) -> String {
     let s = format!("{}.{:02}", f.fen() / 100, (f.fen() % 100).abs());
-    s.strip_suffix(".00").map(str::to_string).unwrap_or(s)
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 // ---------- list and open ----------
@@ -551,7 +552,8 @@ pub struct RulesForm {
     pub per_stay_cap: String,
     pub yearly_cap: String,
     pub loyalty: String,
-    #[serde(default)]
+    /// "3%" (of the money raised) or "20000" (yuan a year).
+    pub service_fee: String,
     pub reason: String,
 }
 
@@ -589,6 +591,12 @@ impl RulesForm {
             per_stay_cap: cap(r.per_stay_cap),
             yearly_cap: cap(r.yearly_cap),
             loyalty: r.loyalty_bonus_percent.to_string(),
+            service_fee: match r.service_fee {
+                scheme::ServiceFee::Percent { basis_points } => {
+                    format!("{}%", yuan_plain(Fen(basis_points as i64)))
+                }
+                scheme::ServiceFee::Fixed(f) => yuan_plain(f),
+            },
             reason: String::new(),
         }
     }
@@ -629,6 +637,18 @@ impl RulesForm {
         r.per_stay_cap = parse_opt_money("单次上限", &self.per_stay_cap)?;
         r.yearly_cap = parse_opt_money("年度上限", &self.yearly_cap)?;
         r.loyalty_bonus_percent = parse_number("连续参保上浮比例", &self.loyalty)?;
+        let fee = self.service_fee.trim();
+        r.service_fee = match fee.strip_suffix(['%', '％']) {
+            // Basis points read like fen: "2.5%" is 250.
+            Some(p) => scheme::ServiceFee::Percent {
+                basis_points: parse_money("服务费比例", p)?
+                    .fen()
+                    .try_into()
+                    .map_err(|_| AppError::Invalid("“服务费比例”不能为负数".into()))?,
+            },
+            None if fee.is_empty() => scheme::ServiceFee::Fixed(Fen(0)),
+            None => scheme::ServiceFee::Fixed(parse_money("服务费（元/年）", fee)?),
+        };
         Ok(r)
     }
 }

@@ -76,6 +76,7 @@ async fn a_town_runs_its_year(backend: Backend) {
         "per_stay_cap",
         "yearly_cap",
         "loyalty",
+        "service_fee",
     ];
     let mut form: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), field(n))).collect();
     let set = |form: &mut Vec<(String, String)>, k: &str, v: String| {
@@ -104,12 +105,14 @@ async fn a_town_runs_its_year(backend: Backend) {
     );
     set(&mut form, "window_end", (today + Days::new(40)).to_string());
     set(&mut form, "reason", "提前开始收缴".into());
+    set(&mut form, "service_fee", "2.5%".into());
     let pairs: Vec<(&str, &str)> = form.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     let saved = town
         .post_form(&format!("/years/{year}/rules"), &pairs)
         .await;
     assert_eq!(saved.status, 200);
     assert!(saved.has("第 2 版") && saved.has("提前开始收缴"));
+    assert!(saved.has("value=\"2.5%\""), "the service fee is kept");
 
     // The clerk enrols a household of the village.
     let clerk = t.login("clerk").await;
