@@ -6,14 +6,18 @@
 //!
 //! * every code of the stay is hashed first and its slot prefetched, so the cache misses of
 //!   the ~10 code lookups of a stay overlap instead of queueing;
-//! * a slot (one cache line) holds everything grouping reads about a code, its tables
-//!   included;
+//! * a slot (one cache line) holds everything grouping reads about a code, including the
+//!   tables it is in, restricted to those some rule tests in that role (as principal or
+//!   secondary diagnosis, as principal or any procedure: most tables are only ever tested
+//!   for the principal code);
 //! * every fact a rule can test becomes one bit of a per-stay bitset: the tables of the
-//!   principal diagnosis, of the secondary diagnoses, of any diagnosis, of the principal
-//!   procedure and of any procedure, plus one bit per distinct non-table atom of the pack
-//!   (age bands, MCC, OR procedure…). Rules are compiled at load into a flat list of bit
-//!   numbers, so evaluating a rule is a short loop of bit tests with no dispatch (the traced
-//!   engine scans code lists to find the evidence it reports);
+//!   principal diagnosis, of the secondary diagnoses, of the principal procedure and of any
+//!   procedure, plus one bit per distinct non-table atom of the pack (age bands, MCC, OR
+//!   procedure…). Rules are compiled at load into a flat list of bit numbers, so evaluating
+//!   a rule is a short loop of bit tests with no dispatch (the traced engine scans code
+//!   lists to find the evidence it reports);
+//! * an ADRG whose rule requires the principal diagnosis (or procedure) to be in a given
+//!   table is only looked at when it is (see [`Program`]);
 //! * nothing is allocated and no trace value is built.
 
 use crate::engine::{Outcome, Reason, Status};
@@ -21,6 +25,16 @@ use crate::model::{
     code_key, AdrgData, AdrgKind, Atom, Cmp, CodeSet, CodeTable, Expr, Model, NumField, Slot,
     DIRECT, DX_INVALID_PDX, PROC_EXCLUDED, PROC_OR,
 };
+
+/// Roles in which a rule tests a code's tables: principal diagnosis, secondary diagnosis,
+/// principal procedure, any procedure. A diagnosis slot lists its tables for the first two
+/// roles, a procedure slot for the last two.
+const PDX: usize = 0;
+const SDX: usize = 1;
+const MAIN_PROC: usize = 2;
+const ANY_PROC: usize = 3;
+/// No number in a role: no rule tests the table in that role.
+pub(crate) const UNUSED: u16 = u16::MAX;
 use crate::Stay;
 
 /// Codes per list whose slot is prefetched before any is read (the rest are looked up as
@@ -35,9 +49,9 @@ const RULE_END: u32 = 1 << 30;
 const BIT: u32 = RULE_END - 1;
 
 /// The pack's rules compiled to bit tests over the per-stay fact bitset, whose layout is:
-/// tables of the principal diagnosis, of the secondary diagnoses, of any diagnosis (each
-/// over the diagnosis tables), of the principal procedure, of any procedure (each over the
-/// procedure tables), then the non-table atoms.
+/// the tables tested on the principal diagnosis, on the secondary diagnoses, on the
+/// principal procedure, on any procedure (each role numbering only the tables some rule
+/// tests in it), then the non-table atoms (one word).
 ///
 /// ADRGs are numbered by evaluation position (the pre-MDC list, then each MDC's surgical,
 /// non-OR and medical lists). Most ADRG rules require the principal diagnosis, or the
@@ -46,15 +60,25 @@ const BIT: u32 = RULE_END - 1;
 /// collected per stay from the few tables of the two codes, so a list is searched by
 /// visiting its candidates only, instead of testing every ADRG of the MDC.
 pub(crate) struct Program {
-    /// Words of the fact bitset and of the candidate bitset, whichever is larger.
-    words: usize,
-    sdx_base: u32,
-    dx_base: u32,
-    main_proc_base: u32,
-    proc_base: u32,
-    scalar_base: u32,
-    /// Distinct non-table atoms; atom i is fact `scalar_base + i`.
-    scalars: Vec<Atom>,
+    /// Words of the fact bitset and of the candidate bitset, whichever is larger;
+    /// `usize::MAX` when the pack does not fit the fast path (the reference engine groups).
+    pub(crate) words: usize,
+    /// Per table (global id): its numbers in the roles of its kind (principal, secondary)
+    /// or [`UNUSED`].
+    roles: Vec<[u16; 2]>,
+    /// First fact of each role.
+    base: [u32; 4],
+    /// Word of the non-table facts, and their bits.
+    scalar_word: usize,
+    scalar_true: u64,
+    scalar_mcc: u64,
+    scalar_cc: u64,
+    scalar_or: u64,
+    scalar_no_or: u64,
+    /// Indexed by sex (0 unknown, 1, 2).
+    scalar_sex: [u64; 3],
+    scalar_regions: Vec<(u32, u64)>,
+    scalar_num: Vec<(NumField, Cmp, i64, u64)>,
     /// Every rule: fact numbers with `CLAUSE_END` / `RULE_END` marks.
     code: Vec<u32>,
     /// ADRGs by evaluation position: (ADRG, its OR-branches in `code`).
@@ -63,10 +87,10 @@ pub(crate) struct Program {
     ranges: Vec<[(u32, u32); 4]>,
     /// Positions that are always candidates (no gate).
     open: Vec<u64>,
-    /// Per diagnosis table (numbered among diagnosis tables): the positions it makes
-    /// candidates when it lists the principal diagnosis, as a range of `gate_pos`.
+    /// Per principal-diagnosis table (role number): the positions it makes candidates, as
+    /// a range of `gate_pos`.
     dx_gate: Vec<(u32, u32)>,
-    /// Same per procedure table, for the principal procedure.
+    /// Same per principal-procedure table.
     proc_gate: Vec<(u32, u32)>,
     gate_pos: Vec<u16>,
     /// Entry rules in order: (MDC, rule in `code`).
@@ -77,25 +101,79 @@ pub(crate) struct Program {
     splits: Vec<(u16, u32, u32)>,
 }
 
+/// Every atom of every rule of the pack.
+fn all_atoms<'a>(
+    entries: &'a [(u16, Expr)],
+    adrg: &'a [AdrgData],
+) -> impl Iterator<Item = &'a Atom> + 'a {
+    let exprs = entries.iter().map(|(_, e)| e).chain(
+        adrg.iter()
+            .flat_map(|a| a.branches.iter().chain(a.splits.iter().map(|(e, _)| e))),
+    );
+    exprs.flat_map(|e| e.clauses.iter().flatten())
+}
+
 impl Program {
     pub(crate) fn compile(
         sets: &[CodeSet],
-        set_local: &[u16],
         entries: &[(u16, Expr)],
         adrg: &[AdrgData],
         mdc_adrgs: &[[Vec<u16>; 4]],
     ) -> Program {
-        let n_dx = sets.iter().filter(|s| !s.is_proc).count();
-        let n_proc = sets.len() - n_dx;
-        let (dxw, pw) = (n_dx.div_ceil(64) as u32, n_proc.div_ceil(64) as u32);
+        // Tables tested per role, numbered in table order.
+        let mut used = vec![[false; 2]; sets.len()];
+        let mut scalars: Vec<Atom> = vec![Atom::True];
+        for a in all_atoms(entries, adrg) {
+            match *a {
+                Atom::Pdx(s) | Atom::MainProc(s) => used[s as usize][0] = true,
+                Atom::Sdx(s) | Atom::AnyProc(s) => used[s as usize][1] = true,
+                Atom::AnyDx(s) => used[s as usize] = [true, true],
+                other => {
+                    if !scalars.contains(&other) {
+                        scalars.push(other);
+                    }
+                }
+            }
+        }
+        let mut counts = [0u32; 4];
+        let roles: Vec<[u16; 2]> = sets
+            .iter()
+            .zip(&used)
+            .map(|(set, used)| {
+                let first = if set.is_proc { MAIN_PROC } else { PDX };
+                let mut r = [UNUSED; 2];
+                for k in 0..2 {
+                    if used[k] {
+                        r[k] = counts[first + k].min(UNUSED as u32 - 1) as u16;
+                        counts[first + k] += 1;
+                    }
+                }
+                r
+            })
+            .collect();
+        let mut base = [0u32; 4];
+        let mut at = 0;
+        for (b, n) in base.iter_mut().zip(counts) {
+            *b = at;
+            at += n.div_ceil(64) * 64;
+        }
+        let scalar_word = (at / 64) as usize;
+        let bit = |a: Atom| 1u64 << (scalars.iter().position(|x| *x == a).unwrap_or(0) % 64);
+        let has = |a: Atom| scalars.contains(&a);
+        let mask = |a: Atom| if has(a) { bit(a) } else { 0 };
         let mut p = Program {
             words: 0,
-            sdx_base: dxw * 64,
-            dx_base: 2 * dxw * 64,
-            main_proc_base: 3 * dxw * 64,
-            proc_base: (3 * dxw + pw) * 64,
-            scalar_base: (3 * dxw + 2 * pw) * 64,
-            scalars: Vec::new(),
+            roles,
+            base,
+            scalar_word,
+            scalar_true: mask(Atom::True),
+            scalar_mcc: mask(Atom::Mcc),
+            scalar_cc: mask(Atom::Cc),
+            scalar_or: mask(Atom::OrProc),
+            scalar_no_or: mask(Atom::NoOrProc),
+            scalar_sex: [0, mask(Atom::Sex(1)), mask(Atom::Sex(2))],
+            scalar_regions: Vec::new(),
+            scalar_num: Vec::new(),
             code: Vec::new(),
             order: Vec::new(),
             ranges: Vec::new(),
@@ -107,38 +185,47 @@ impl Program {
             adrg_splits: Vec::new(),
             splits: Vec::new(),
         };
+        let mut supported = scalars.len() <= 64 && counts.iter().all(|&n| n < UNUSED as u32);
+        for &a in &scalars {
+            match a {
+                Atom::Regions(n) => p.scalar_regions.push((n as u32, bit(a))),
+                Atom::Num(f, c, v) => p.scalar_num.push((f, c, v, bit(a))),
+                Atom::Sex(s) if s != 1 && s != 2 => {} // never true: a stay's sex is 1, 2 or unknown
+                _ => {}
+            }
+        }
         for (mdc, e) in entries {
             let start = p.code.len() as u32;
-            p.emit(e, set_local);
+            p.emit(e, &scalars);
             p.entries.push((*mdc, start, p.code.len() as u32));
         }
         let mut rules = Vec::with_capacity(adrg.len());
         for a in adrg {
             let start = p.code.len() as u32;
             for b in &a.branches {
-                p.emit(b, set_local);
+                p.emit(b, &scalars);
             }
             rules.push((start, p.code.len() as u32));
             let first = p.splits.len() as u32;
             for (e, drg) in &a.splits {
                 let start = p.code.len() as u32;
-                p.emit(e, set_local);
+                p.emit(e, &scalars);
                 p.splits.push((*drg, start, p.code.len() as u32));
             }
             p.adrg_splits.push((first, p.splits.len() as u32));
         }
 
         // Evaluation positions, and the gate of each.
-        let mut dx_gates: Vec<Vec<u16>> = vec![Vec::new(); n_dx];
-        let mut proc_gates: Vec<Vec<u16>> = vec![Vec::new(); n_proc];
+        let mut dx_gates: Vec<Vec<u16>> = vec![Vec::new(); counts[PDX] as usize];
+        let mut proc_gates: Vec<Vec<u16>> = vec![Vec::new(); counts[MAIN_PROC] as usize];
         let mut open = Vec::new();
         let mut place = |p: &mut Program, a: u16| {
             let pos = p.order.len();
             p.order.push((a, rules[a as usize].0, rules[a as usize].1));
             match gate(&adrg[a as usize]) {
-                Some(Atom::Pdx(s)) => dx_gates[set_local[s as usize] as usize].push(pos as u16),
+                Some(Atom::Pdx(s)) => dx_gates[p.roles[s as usize][0] as usize].push(pos as u16),
                 Some(Atom::MainProc(s)) => {
-                    proc_gates[set_local[s as usize] as usize].push(pos as u16)
+                    proc_gates[p.roles[s as usize][0] as usize].push(pos as u16)
                 }
                 _ => open.push(pos),
             }
@@ -170,38 +257,45 @@ impl Program {
                 }
             }
         }
-
-        let bits = p.scalar_base as usize + p.scalars.len();
-        p.words = if bits < BIT as usize && p.order.len() <= u16::MAX as usize {
-            bits.div_ceil(64).max(p.open.len())
+        supported &= p.order.len() <= u16::MAX as usize && at < BIT;
+        p.words = if supported {
+            (scalar_word + 1).max(p.open.len())
         } else {
             usize::MAX
         };
         p
     }
 
-    fn emit(&mut self, e: &Expr, set_local: &[u16]) {
+    /// The numbers of a table in the two roles of its kind ([`UNUSED`] where no rule tests
+    /// it in that role).
+    pub(crate) fn roles(&self, set: u32) -> [u16; 2] {
+        self.roles[set as usize]
+    }
+
+    fn emit(&mut self, e: &Expr, scalars: &[Atom]) {
         for clause in &e.clauses {
-            for (i, a) in clause.iter().enumerate() {
-                let local = |s: u32| set_local[s as usize] as u32;
-                let fact = match *a {
-                    Atom::Pdx(s) => local(s),
-                    Atom::Sdx(s) => self.sdx_base + local(s),
-                    Atom::AnyDx(s) => self.dx_base + local(s),
-                    Atom::MainProc(s) => self.main_proc_base + local(s),
-                    Atom::AnyProc(s) => self.proc_base + local(s),
-                    other => {
-                        let i = match self.scalars.iter().position(|x| *x == other) {
-                            Some(i) => i,
-                            None => {
-                                self.scalars.push(other);
-                                self.scalars.len() - 1
-                            }
-                        };
-                        self.scalar_base + i as u32
+            // `dx:S` is `pdx:S | sdx:S`: one more atom in the OR-clause, one bitset less.
+            let mut facts = Vec::with_capacity(clause.len() + 1);
+            for a in clause {
+                let role = |s: u32, k: usize| self.roles[s as usize][k % 2] as u32;
+                match *a {
+                    Atom::Pdx(s) => facts.push(self.base[PDX] + role(s, PDX)),
+                    Atom::Sdx(s) => facts.push(self.base[SDX] + role(s, SDX)),
+                    Atom::AnyDx(s) => {
+                        facts.push(self.base[PDX] + role(s, PDX));
+                        facts.push(self.base[SDX] + role(s, SDX));
                     }
-                };
-                let end = if i + 1 == clause.len() { CLAUSE_END } else { 0 };
+                    Atom::MainProc(s) => facts.push(self.base[MAIN_PROC] + role(s, MAIN_PROC)),
+                    Atom::AnyProc(s) => facts.push(self.base[ANY_PROC] + role(s, ANY_PROC)),
+                    other => {
+                        let i = scalars.iter().position(|x| *x == other).unwrap_or(0);
+                        facts.push(self.scalar_word as u32 * 64 + (i % 64) as u32);
+                    }
+                }
+            }
+            let n = facts.len();
+            for (i, fact) in facts.into_iter().enumerate() {
+                let end = if i + 1 == n { CLAUSE_END } else { 0 };
                 self.code.push(fact.min(BIT) | end);
             }
         }
@@ -281,13 +375,52 @@ pub(crate) fn group(m: &Model, stay: &Stay) -> Outcome {
 struct Scalars {
     has_or: bool,
     sex: Option<u8>,
-    age_years: Option<i64>,
-    age_days: Option<i64>,
-    bw: Option<i64>,
-    los: Option<i64>,
+    /// Indexed by `NumField`: age in years, age in days, birth weight, length of stay.
+    num: [Option<i64>; 4],
     mcc: bool,
     cc: bool,
     regions: u32,
+}
+
+impl Scalars {
+    /// The word of non-table facts.
+    #[inline(always)]
+    fn word(&self, p: &Program) -> u64 {
+        let mut w = p.scalar_true;
+        if self.mcc {
+            w |= p.scalar_mcc;
+        }
+        if self.cc {
+            w |= p.scalar_cc;
+        }
+        w |= if self.has_or {
+            p.scalar_or
+        } else {
+            p.scalar_no_or
+        };
+        w |= p.scalar_sex[self.sex.unwrap_or(0) as usize % 3];
+        let regions = self.regions.count_ones();
+        for &(n, bit) in &p.scalar_regions {
+            if regions >= n {
+                w |= bit;
+            }
+        }
+        for &(field, cmp, v, bit) in &p.scalar_num {
+            if let Some(x) = self.num[field as usize] {
+                let ok = match cmp {
+                    Cmp::Lt => x < v,
+                    Cmp::Le => x <= v,
+                    Cmp::Gt => x > v,
+                    Cmp::Ge => x >= v,
+                    Cmp::Eq => x == v,
+                };
+                if ok {
+                    w |= bit;
+                }
+            }
+        }
+        w
+    }
 }
 
 /// Fact bitset; `N` is a power of two at least [`Program::words`], so masking the word index
@@ -326,15 +459,22 @@ impl<const N: usize> Facts<N> {
 
 #[inline(always)]
 fn prefetch(s: &Slot) {
+    prefetch_bytes(s as *const Slot as *const u8);
+}
+
+/// Asks for the cache line of `p` ahead of its use; any address is allowed (a prefetch
+/// never faults, and nothing is read through the pointer).
+#[inline(always)]
+fn prefetch_bytes(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is a hint that never faults, whatever the address; SSE, which
     // provides it, is part of the x86_64 baseline.
     unsafe {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(s as *const Slot as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = s;
+    let _ = p;
 }
 
 /// `str::trim` without its Unicode scan in the usual case (a code starting and ending with
@@ -355,11 +495,11 @@ fn key_of(code: &str) -> u128 {
 
 /// The engine's `lookup` without the trace: the 医保版 code itself, then the edition maps
 /// (and dagger part), then upper case. `code` is trimmed and not empty; `key` is its packed
-/// key or 0.
+/// key and home slot, or 0.
 #[inline(always)]
-fn resolve<'a>(t: &'a CodeTable, code: &str, key: u128) -> Option<&'a Slot> {
+fn resolve<'a>(t: &'a CodeTable, code: &str, (key, home): (u128, u32)) -> Option<&'a Slot> {
     let direct = if key != 0 {
-        t.find_key(key)
+        t.find_from(key, home as usize)
     } else {
         t.index.get(code).map(|id| t.slot_by_id(id))
     };
@@ -391,32 +531,131 @@ fn fail(reason: Reason, mdc: Option<u16>) -> Outcome {
     }
 }
 
+/// Packed keys of a stay's codes (0: no key) and their home slots, computed and the slots
+/// prefetched before the stay is grouped.
+struct Keys {
+    pdx: (u128, u32),
+    sdx: [(u128, u32); AHEAD_SDX],
+    proc: [(u128, u32); AHEAD_PROC],
+}
+
+impl Keys {
+    fn new() -> Keys {
+        Keys {
+            pdx: (0, 0),
+            sdx: [(0, 0); AHEAD_SDX],
+            proc: [(0, 0); AHEAD_PROC],
+        }
+    }
+
+    /// Computes the keys of the stay's codes and prefetches their slots. Entries past the
+    /// stay's lists keep older values and are never read.
+    #[inline(always)]
+    fn prepare(&mut self, m: &Model, stay: &Stay) {
+        self.pdx = ahead(&m.dx, &stay.principal_dx);
+        for (k, raw) in self.sdx.iter_mut().zip(&stay.secondary_dx) {
+            *k = ahead(&m.dx, raw);
+        }
+        for (k, raw) in self.proc.iter_mut().zip(&stay.procedures) {
+            *k = ahead(&m.proc, raw);
+        }
+    }
+}
+
+/// Key and home slot of a code past the prefetch window.
+#[inline]
+fn late_key(t: &CodeTable, code: &str) -> (u128, u32) {
+    match key_of(code) {
+        0 => (0, 0),
+        k => (k, t.home_index(k) as u32),
+    }
+}
+
+/// Key and home slot of a code, the slot prefetched.
+#[inline(always)]
+fn ahead(t: &CodeTable, raw: &str) -> (u128, u32) {
+    let key = key_of(trim(raw));
+    if key == 0 {
+        return (0, 0);
+    }
+    let home = t.home_index(key);
+    prefetch(&t.slots[home]);
+    (key, home as u32)
+}
+
 fn run<const N: usize>(m: &Model, stay: &Stay) -> Outcome {
+    let mut keys = Keys::new();
+    keys.prepare(m, stay);
+    finish::<N>(m, stay, &keys)
+}
+
+/// Groups `stays` into `out` as [`run`] would, software-pipelined: while stay i is grouped,
+/// the slots of stay i+1 are being fetched, the code strings of stay i+2 and the lists of
+/// stay i+3 too, so the memory latency of one stay overlaps the work of the previous ones.
+pub(crate) fn group_many(m: &Model, stays: &[Stay], out: &mut Vec<Outcome>) {
+    match m.program.words {
+        0..=32 => many::<32>(m, stays, out),
+        33..=64 => many::<64>(m, stays, out),
+        65..=256 => many::<256>(m, stays, out),
+        _ => out.extend(
+            stays
+                .iter()
+                .map(|s| crate::engine::group(m, s, &mut crate::trace::NoTracer)),
+        ),
+    }
+}
+
+fn many<const N: usize>(m: &Model, stays: &[Stay], out: &mut Vec<Outcome>) {
+    out.reserve(stays.len());
+    let mut keys = [Keys::new(), Keys::new()];
+    if let Some(s) = stays.first() {
+        keys[0].prepare(m, s);
+    }
+    for (i, stay) in stays.iter().enumerate() {
+        if let Some(s) = stays.get(i + 3) {
+            prefetch_lists(s);
+        }
+        if let Some(s) = stays.get(i + 2) {
+            prefetch_codes(s);
+        }
+        if let Some(s) = stays.get(i + 1) {
+            keys[(i + 1) & 1].prepare(m, s);
+        }
+        out.push(finish::<N>(m, stay, &keys[i & 1]));
+    }
+}
+
+/// Prefetches the list buffers of a stay (its code strings' headers).
+#[inline(always)]
+fn prefetch_lists(s: &Stay) {
+    prefetch_bytes(s.principal_dx.as_ptr());
+    for list in [&s.secondary_dx, &s.procedures] {
+        let bytes = std::mem::size_of_val(list.as_slice()).min(8 * 64);
+        let base = list.as_ptr() as *const u8;
+        for off in (0..bytes).step_by(64) {
+            prefetch_bytes(base.wrapping_add(off));
+        }
+    }
+}
+
+/// Prefetches the code strings of a stay.
+#[inline(always)]
+fn prefetch_codes(s: &Stay) {
+    for c in s.secondary_dx.iter().take(AHEAD_SDX) {
+        prefetch_bytes(c.as_ptr());
+    }
+    for c in s.procedures.iter().take(AHEAD_PROC) {
+        prefetch_bytes(c.as_ptr());
+    }
+}
+
+fn finish<const N: usize>(m: &Model, stay: &Stay, keys: &Keys) -> Outcome {
     let p = &m.program;
-    // 1. Codes: hash all and prefetch their slots, then read them.
     let pdx_code = trim(&stay.principal_dx);
     if pdx_code.is_empty() {
         return fail(Reason::MissingPdx, None);
     }
-    let pkey = key_of(pdx_code);
-    if pkey != 0 {
-        prefetch(m.dx.home(pkey));
-    }
-    let mut sdx_keys = [0u128; AHEAD_SDX];
-    for (k, raw) in sdx_keys.iter_mut().zip(&stay.secondary_dx) {
-        *k = key_of(trim(raw));
-        if *k != 0 {
-            prefetch(m.dx.home(*k));
-        }
-    }
-    let mut proc_keys = [0u128; AHEAD_PROC];
-    for (k, raw) in proc_keys.iter_mut().zip(&stay.procedures) {
-        *k = key_of(trim(raw));
-        if *k != 0 {
-            prefetch(m.proc.home(*k));
-        }
-    }
-
+    let (pkey, sdx_keys, proc_keys) = (keys.pdx, &keys.sdx, &keys.proc);
     let Some(pdx) = resolve(&m.dx, pdx_code, pkey) else {
         return fail(Reason::UnknownPdx, None);
     };
@@ -427,18 +666,20 @@ fn run<const N: usize>(m: &Model, stay: &Stay) -> Outcome {
     let mut sc = Scalars {
         has_or: false,
         sex: stay.sex.filter(|s| *s == 1 || *s == 2),
-        age_years: match (stay.age_years, stay.age_days) {
-            (Some(y), _) => Some(y as i64),
-            (None, Some(d)) => Some(d as i64 / 365),
-            _ => None,
-        },
-        age_days: match (stay.age_days, stay.age_years) {
-            (Some(d), _) => Some(d as i64),
-            (None, Some(y)) if y >= 1 => Some(y as i64 * 365),
-            _ => None,
-        },
-        bw: stay.birth_weight_g.map(|x| x as i64),
-        los: stay.los_days.map(|x| x as i64),
+        num: [
+            match (stay.age_years, stay.age_days) {
+                (Some(y), _) => Some(y as i64),
+                (None, Some(d)) => Some(d as i64 / 365),
+                _ => None,
+            },
+            match (stay.age_days, stay.age_years) {
+                (Some(d), _) => Some(d as i64),
+                (None, Some(y)) if y >= 1 => Some(y as i64 * 365),
+                _ => None,
+            },
+            stay.birth_weight_g.map(|x| x as i64),
+            stay.los_days.map(|x| x as i64),
+        ],
         mcc: false,
         cc: false,
         regions: pdx.region_mask as u32,
@@ -447,14 +688,14 @@ fn run<const N: usize>(m: &Model, stay: &Stay) -> Outcome {
     for (w, &x) in p.open.iter().enumerate() {
         cand.0[w & (N - 1)] = x;
     }
-    pdx.for_each_local_set(&m.dx, |s| {
-        f.set(s);
-        f.set(p.dx_base + s);
-        let (a, b) = p.dx_gate[s as usize];
+    let (as_pdx, _) = pdx.roles(&m.dx);
+    for &r in as_pdx {
+        f.set(p.base[PDX] + r as u32);
+        let (a, b) = p.dx_gate[r as usize];
         for &pos in &p.gate_pos[a as usize..b as usize] {
             cand.set(pos as u32);
         }
-    });
+    }
     let (pdx_id, ptable) = (pdx.id, pdx.cce);
 
     // Secondary diagnoses. A duplicate changes no fact, so only the principal is skipped;
@@ -466,7 +707,7 @@ fn run<const N: usize>(m: &Model, stay: &Stay) -> Outcome {
         }
         let key = match sdx_keys.get(i) {
             Some(&k) => k,
-            None => key_of(code),
+            None => late_key(&m.dx, code),
         };
         let Some(s) = resolve(&m.dx, code, key) else {
             continue;
@@ -477,10 +718,9 @@ fn run<const N: usize>(m: &Model, stay: &Stay) -> Outcome {
         sc.regions |= s.region_mask as u32;
         sc.mcc |= s.mcc != 0 && s.mcc != ptable;
         sc.cc |= s.cc != 0 && s.cc != ptable;
-        s.for_each_local_set(&m.dx, |x| {
-            f.set(p.sdx_base + x);
-            f.set(p.dx_base + x);
-        });
+        for &r in s.roles(&m.dx).1 {
+            f.set(p.base[SDX] + r as u32);
+        }
     }
     sc.cc |= sc.mcc;
 
@@ -493,7 +733,7 @@ fn run<const N: usize>(m: &Model, stay: &Stay) -> Outcome {
         }
         let key = match proc_keys.get(i) {
             Some(&k) => k,
-            None => key_of(code),
+            None => late_key(&m.proc, code),
         };
         let Some(s) = resolve(&m.proc, code, key) else {
             continue;
@@ -502,24 +742,22 @@ fn run<const N: usize>(m: &Model, stay: &Stay) -> Outcome {
             continue;
         }
         sc.has_or |= s.flags & PROC_OR != 0;
-        let main = first;
-        first = false;
-        s.for_each_local_set(&m.proc, |x| {
-            if main {
-                f.set(p.main_proc_base + x);
-                let (a, b) = p.proc_gate[x as usize];
+        let (as_main, as_any) = s.roles(&m.proc);
+        if first {
+            first = false;
+            for &r in as_main {
+                f.set(p.base[MAIN_PROC] + r as u32);
+                let (a, b) = p.proc_gate[r as usize];
                 for &pos in &p.gate_pos[a as usize..b as usize] {
                     cand.set(pos as u32);
                 }
             }
-            f.set(p.proc_base + x);
-        });
-    }
-    for (i, a) in p.scalars.iter().enumerate() {
-        if scalar(a, &sc) {
-            f.set(p.scalar_base + i as u32);
+        }
+        for &r in as_any {
+            f.set(p.base[ANY_PROC] + r as u32);
         }
     }
+    f.0[p.scalar_word & (N - 1)] = sc.word(p);
     let rule = |&(_, start, end): &(u16, u32, u32)| f.holds(&p.code[start as usize..end as usize]);
 
     // 2. Pre-MDC.
@@ -616,37 +854,3 @@ fn mdc_by_pdx(m: &Model, all: u32, sex: Option<u8>) -> Result<u16, Reason> {
     })
 }
 
-/// A non-table atom (table atoms never reach here).
-#[inline]
-fn scalar(a: &Atom, f: &Scalars) -> bool {
-    match *a {
-        Atom::OrProc => f.has_or,
-        Atom::NoOrProc => !f.has_or,
-        Atom::Num(field, cmp, v) => {
-            let x = match field {
-                NumField::AgeYears => f.age_years,
-                NumField::AgeDays => f.age_days,
-                NumField::BirthWeight => f.bw,
-                NumField::Los => f.los,
-            };
-            match x {
-                None => false,
-                Some(x) => match cmp {
-                    Cmp::Lt => x < v,
-                    Cmp::Le => x <= v,
-                    Cmp::Gt => x > v,
-                    Cmp::Ge => x >= v,
-                    Cmp::Eq => x == v,
-                },
-            }
-        }
-        Atom::Sex(s) => f.sex == Some(s),
-        Atom::Regions(n) => f.regions.count_ones() >= n as u32,
-        Atom::Mcc => f.mcc,
-        Atom::Cc => f.cc,
-        Atom::True => true,
-        Atom::Pdx(_) | Atom::Sdx(_) | Atom::AnyDx(_) | Atom::MainProc(_) | Atom::AnyProc(_) => {
-            false
-        }
-    }
-}

@@ -77,9 +77,10 @@ impl CodeMap {
 /// Flag set in [`Slot::flags`] only: the code is found directly (a 医保版 dictionary code or a
 /// code of some rule table), not only through the edition maps.
 pub(crate) const DIRECT: u8 = 128;
-/// [`Slot::nsets`] value when the code's tables do not fit inline (read `sets` instead).
-pub(crate) const SETS_OVERFLOW: u8 = u8::MAX;
-const INLINE_SETS: usize = 11;
+/// Flag set in [`Slot::flags`] only: the role lists did not fit in the slot; see
+/// [`Slot::roles`].
+const SPILLED: u8 = 64;
+const INLINE_ROLES: usize = 14;
 
 /// One code of a table: key and everything grouping reads, in exactly one cache line, so a
 /// lookup costs one memory access (which the fast path issues early, for all codes of a stay
@@ -92,47 +93,36 @@ pub(crate) struct Slot {
     pub id: u32,
     /// Bit i set: code is in the principal-diagnosis table of MDC i.
     pub mdc_mask: u32,
-    /// The code's tables (sorted ids), as a range of `CodeTable::set_ids`.
-    pub sets: (u32, u32),
     /// Bit i set: code is in MDCZ body region i.
     pub region_mask: u16,
     pub mcc: u16,
     pub cc: u16,
     pub cce: u16,
-    /// `DX_*` / `PROC_*` / `GREY` flags, plus [`DIRECT`].
+    /// `DX_*` / `PROC_*` / `GREY` flags, plus [`DIRECT`] and [`SPILLED`].
     pub flags: u8,
-    /// Number of tables held in `inline_sets`, or [`SETS_OVERFLOW`].
-    pub nsets: u8,
-    /// The code's tables numbered among the tables of its kind (diagnosis or procedure),
-    /// as the fast path's bitsets are.
-    pub inline_sets: [u16; INLINE_SETS],
+    /// Lengths of the two role lists (see [`Slot::roles`]).
+    n_first: u8,
+    n_second: u8,
+    /// The role lists end to end, or (when [`SPILLED`]) the start of them in
+    /// `CodeTable::role_sets` as two halves of a u32.
+    inline: [u16; INLINE_ROLES],
 }
 
 impl Slot {
-    /// The code's tables, numbered among the tables of its kind, without touching the
-    /// table lists in the common case.
+    /// The code's tables as the fast path numbers them (`fast::Program::roles`): those
+    /// tested on the code as principal diagnosis / principal procedure, and those tested
+    /// on it as secondary diagnosis / any procedure. Only tables some rule tests in the
+    /// role are listed.
     #[inline(always)]
-    pub fn for_each_local_set(&self, t: &CodeTable, mut f: impl FnMut(u32)) {
-        if self.nsets != SETS_OVERFLOW {
-            for &s in &self.inline_sets[..self.nsets as usize] {
-                f(s as u32);
-            }
+    pub fn roles<'a>(&'a self, t: &'a CodeTable) -> (&'a [u16], &'a [u16]) {
+        let (a, b) = (self.n_first as usize, self.n_second as usize);
+        let all = if self.flags & SPILLED == 0 {
+            &self.inline[..a + b]
         } else {
-            for &s in &t.local_set_ids[self.sets.0 as usize..self.sets.1 as usize] {
-                f(s as u32);
-            }
-        }
-    }
-    fn hot(&self) -> Hot {
-        Hot {
-            sets: self.sets,
-            mdc_mask: self.mdc_mask,
-            region_mask: self.region_mask,
-            mcc: self.mcc,
-            cc: self.cc,
-            cce: self.cce,
-            flags: self.flags & !DIRECT,
-        }
+            let start = self.inline[0] as usize | (self.inline[1] as usize) << 16;
+            &t.role_sets[start..start + a + b]
+        };
+        all.split_at(a)
     }
 }
 
@@ -216,9 +206,8 @@ pub(crate) struct CodeTable {
     /// Codes and names of `info`, end to end.
     text: String,
     pub set_ids: Vec<u32>,
-    /// `set_ids` numbered among the tables of the code's kind (diagnosis or procedure), as
-    /// the fast path's bitsets are.
-    pub local_set_ids: Vec<u16>,
+    /// Role lists that do not fit in their slot.
+    pub role_sets: Vec<u16>,
     /// Clinical-edition / 医保版 1.0 code (or dagger part) → 医保版 2.0 code id.
     pub map: CodeMap,
 }
@@ -233,7 +222,7 @@ impl CodeTable {
             info: Vec::new(),
             text: String::new(),
             set_ids: Vec::new(),
-            local_set_ids: Vec::new(),
+            role_sets: Vec::new(),
             map: CodeMap::default(),
         }
     }
@@ -287,15 +276,20 @@ impl CodeTable {
         self.set_ids[a as usize..b as usize].contains(&set)
     }
 
-    /// Home slot of a packed key, for prefetching.
+    /// Index of the home slot of a packed key.
     #[inline]
-    pub fn home(&self, key: u128) -> &Slot {
-        &self.slots[slot_hash(key) & self.slot_mask]
+    pub fn home_index(&self, key: u128) -> usize {
+        slot_hash(key) & self.slot_mask
     }
 
     #[inline]
     pub fn find_key(&self, key: u128) -> Option<&Slot> {
-        let mut i = slot_hash(key) & self.slot_mask;
+        self.find_from(key, self.home_index(key))
+    }
+
+    /// [`CodeTable::find_key`] given the key's home index.
+    #[inline]
+    pub fn find_from(&self, key: u128, mut i: usize) -> Option<&Slot> {
         loop {
             let s = &self.slots[i];
             if s.key == key {
@@ -324,21 +318,28 @@ impl CodeTable {
 
     /// The code's grouping data, by id.
     pub fn hot(&self, id: u32) -> Hot {
-        self.slot_by_id(id).hot()
+        let s = self.slot_by_id(id);
+        Hot {
+            sets: self.info[id as usize].sets,
+            mdc_mask: s.mdc_mask,
+            region_mask: s.region_mask,
+            mcc: s.mcc,
+            cc: s.cc,
+            cce: s.cce,
+            flags: s.flags & !(DIRECT | SPILLED),
+        }
     }
 
     /// The code's id and grouping data.
     #[inline]
     pub fn find(&self, code: &str) -> Option<(u32, Hot)> {
-        self.find_slot(code).map(|s| (s.id, s.hot()))
+        self.find_slot(code).map(|s| (s.id, self.hot(s.id)))
     }
 
-    fn freeze(&mut self, set_local: &[u16]) {
-        self.local_set_ids = self
-            .set_ids
-            .iter()
-            .map(|&s| set_local[s as usize])
-            .collect();
+    /// Builds the slots. Returns false when a code is in more than 255 tables of one role
+    /// (the fast path then cannot be used).
+    fn freeze(&mut self, program: &crate::fast::Program) -> bool {
+        let mut fits = true;
         self.text.shrink_to_fit();
         let keyed = (0..self.info.len() as u32)
             .filter(|&id| code_key(self.code(id)).is_some())
@@ -355,27 +356,39 @@ impl CodeTable {
                 &self.text[a as usize..a as usize + n as usize]
             };
             let sets = &self.set_ids[info.sets.0 as usize..info.sets.1 as usize];
+            let role = |k: usize| {
+                sets.iter()
+                    .map(move |&s| program.roles(s)[k])
+                    .filter(|&r| r != crate::fast::UNUSED)
+            };
+            let (first, second): (Vec<u16>, Vec<u16>) = (role(0).collect(), role(1).collect());
+            fits &= first.len() <= u8::MAX as usize && second.len() <= u8::MAX as usize;
             let mut slot = Slot {
                 key: 0,
                 id: id as u32,
                 mdc_mask: info.mdc_mask,
-                sets: info.sets,
                 region_mask: info.region_mask,
                 mcc: info.mcc,
                 cc: info.cc,
                 cce: info.cce,
                 flags: info.flags,
-                nsets: SETS_OVERFLOW,
-                inline_sets: [0; INLINE_SETS],
+                n_first: first.len() as u8,
+                n_second: second.len() as u8,
+                inline: [0; INLINE_ROLES],
             };
             if info.flags & (DX_DICT | PROC_DICT) != 0 || !sets.is_empty() {
                 slot.flags |= DIRECT;
             }
-            if sets.len() <= INLINE_SETS {
-                slot.nsets = sets.len() as u8;
-                for (d, &s) in slot.inline_sets.iter_mut().zip(sets) {
-                    *d = set_local[s as usize];
+            if first.len() + second.len() <= INLINE_ROLES {
+                for (d, &r) in slot.inline.iter_mut().zip(first.iter().chain(&second)) {
+                    *d = r;
                 }
+            } else {
+                slot.flags |= SPILLED;
+                let start = self.role_sets.len();
+                slot.inline[0] = start as u16;
+                slot.inline[1] = (start >> 16) as u16;
+                self.role_sets.extend(first.iter().chain(&second));
             }
             match code_key(code) {
                 Some(k) => {
@@ -396,6 +409,7 @@ impl CodeTable {
         }
         self.slots.shrink_to_fit();
         self.index = index;
+        fits
     }
 }
 
@@ -714,20 +728,6 @@ impl Model {
                 }
             }
         }
-        if sets.len() > u16::MAX as usize {
-            return Err(bad(0, "more than 65535 code tables are not supported"));
-        }
-        let mut kind_counts = [0u16; 2];
-        let set_local: Vec<u16> = sets
-            .iter()
-            .map(|s| {
-                let n = &mut kind_counts[s.is_proc as usize];
-                *n += 1;
-                *n - 1
-            })
-            .collect();
-        dx.freeze(&set_local);
-        proc.freeze(&set_local);
         let parse = |text: &str, line: usize| -> Result<Expr, PackError> {
             parse_expr(text, line, &|s, l, p| set_of(s, l, p))
         };
@@ -798,7 +798,10 @@ impl Model {
             }
         }
         catalog.version = manifest.version.clone();
-        let program = crate::fast::Program::compile(&sets, &set_local, &entries, &adrg, &mdc_adrgs);
+        let mut program = crate::fast::Program::compile(&sets, &entries, &adrg, &mdc_adrgs);
+        if !(dx.freeze(&program) & proc.freeze(&program)) {
+            program.words = usize::MAX;
+        }
         Ok(Model {
             program,
             atoms,
