@@ -412,6 +412,24 @@ fn disperse(pmf: &[f64], k: usize) -> (Vec<f64>, f64) {
     (out, added)
 }
 
+/// The variance that dispersal onto a lattice of `k` units adds to the total (exact units²).
+fn dispersal_variance(live: &[(f64, &[f64])], k: usize) -> f64 {
+    let mut total = 0.0;
+    for (n, pmf) in live {
+        let mut v = 0.0;
+        let mut r = 0usize;
+        for p in pmf.iter() {
+            v += p * (r * (k - r)) as f64;
+            r += 1;
+            if r == k {
+                r = 0;
+            }
+        }
+        total += n * v;
+    }
+    total
+}
+
 /// The cumulant generating function of the total, K(t) = log E[exp(t·total)], from the
 /// per-member distributions: used for Chernoff bounds of the tails.
 struct Cgf {
@@ -589,9 +607,7 @@ pub fn payout_distribution_at(
         });
     }
     // Span. The window of a near-normal total is about 17 sd (8.6 each side for 1e-16, more on
-    // the right when skewed). Mass dispersal adds at most k²/4 (in exact units²) per member
-    // with a positive benefit, which moves probabilities by about ½·added·max|f'| ≤
-    // 0.35·added/variance for the smooth, mildly skewed totals met here.
+    // the right when skewed).
     let sd = cumulants[1].max(0.0).sqrt();
     let skew = if sd > 0.0 {
         (cumulants[2] / sd.powi(3)).max(0.0)
@@ -601,11 +617,21 @@ pub fn payout_distribution_at(
     let width = (17.5 + 6.0 * skew) * sd + 1.0;
     let mut span = 1usize;
     if next_pow2(width as usize) > res.max_exact_grid && res.max_rounding_error > 0.0 {
-        let by_grid = (width / res.target_grid as f64).ceil();
-        let by_error = (res.max_rounding_error * 4.0 * cumulants[1] / (0.35 * claimants))
-            .sqrt()
-            .floor();
-        span = by_grid.min(by_error).max(1.0) as usize;
+        // The span for the target grid, unless the error would be too large: the estimate
+        // computed afterwards is about V·max|f'| ≤ 0.3·V/variance for the near-normal, mildly
+        // skewed totals met here, and V, the variance the dispersal adds, is known beforehand.
+        let allowed = res.max_rounding_error * cumulants[1] / 0.3;
+        span = (width / res.target_grid as f64).ceil().max(1.0) as usize;
+        for _ in 0..8 {
+            if span <= 1 {
+                break;
+            }
+            let v = dispersal_variance(&live, span);
+            if v <= allowed {
+                break;
+            }
+            span = ((span as f64 * (allowed / v).sqrt()).floor() as usize).clamp(1, span - 1);
+        }
     }
     loop {
         let d = on_lattice(&live, unit_fen, alpha, cumulants, span)?;
@@ -1046,7 +1072,8 @@ mod tests {
                 x += step;
             }
             eprintln!(
-                "cv {cv}: span {k}, largest error {worst:.2e}, reported {:.2e}",
+                "cv {cv}: exact window {} points, span {k}, largest error {worst:.2e}, reported {:.2e}",
+                exact.pmf.len(),
                 coarse.rounding_error
             );
             assert!(worst <= bound, "{worst} > {bound}");
