@@ -18,6 +18,16 @@ fn throughput(c: &mut Criterion) {
             }
         })
     });
+    // The same stays as one batch: `group_many_into` fetches the next stays' memory while
+    // grouping one (what `drg group` does per task).
+    let mut out = Vec::with_capacity(stays.len());
+    group.bench_function("many_single_thread_100k_chs-drg-2.0", |b| {
+        b.iter(|| {
+            out.clear();
+            g.group_many_into(black_box(&stays), &mut out);
+            black_box(&out);
+        })
+    });
     let uniform = drg_cli::synth::uniform_stays(&v, 100_000, 7).unwrap();
     group.bench_function("fast_single_thread_100k_uniform_codes_chs-drg-2.0", |b| {
         b.iter(|| {
@@ -58,6 +68,13 @@ fn throughput(c: &mut Criterion) {
             for s in &stays11 {
                 black_box(g11.group_fast(black_box(s)));
             }
+        })
+    });
+    group.bench_function("many_single_thread_100k_chs-drg-1.1", |b| {
+        b.iter(|| {
+            out.clear();
+            g11.group_many_into(black_box(&stays11), &mut out);
+            black_box(&out);
         })
     });
     group.finish();

@@ -214,15 +214,42 @@ fn read_chunk<R: std::io::Read>(rd: &mut csv::Reader<R>, chunk: &mut [csv::Strin
 /// Rows grouped and formatted per task of the pool.
 const TASK: usize = 2048;
 
+/// Per-thread buffers of [`group_chunk`], reused from task to task.
+#[derive(Default)]
+struct Scratch {
+    stays: Vec<Stay>,
+    errors: Vec<Option<String>>,
+    outcomes: Vec<drg::Outcome>,
+}
+
 /// Groups rows in parallel and formats their output rows; parts come back in input order.
+/// Each task parses its rows into reused stays and groups them as a batch
+/// ([`Grouper::group_many_into`]).
 fn group_chunk(g: &Grouper, recs: &[csv::StringRecord]) -> Vec<(Vec<u8>, GroupStats)> {
     recs.par_chunks(TASK)
-        .map_init(Stay::default, |stay, recs| {
+        .map_init(Scratch::default, |sc, recs| {
+            if sc.stays.len() < recs.len() {
+                sc.stays.resize_with(recs.len(), Stay::default);
+            }
+            sc.errors.clear();
+            for (rec, stay) in recs.iter().zip(sc.stays.iter_mut()) {
+                let err = parse_stay_into(rec, stay).err();
+                if err.is_some() {
+                    // Not grouped; a missing principal diagnosis makes that quick.
+                    stay.principal_dx.clear();
+                }
+                sc.errors.push(err);
+            }
+            sc.outcomes.clear();
+            g.group_many_into(&sc.stays[..recs.len()], &mut sc.outcomes);
             let mut stats = GroupStats::default();
             let mut wr = csv::Writer::from_writer(Vec::with_capacity(recs.len() * 80));
-            for rec in recs {
-                let res = parse_stay_into(rec, stay).map(|()| g.group_fast(stay));
-                write_row(g, &mut wr, rec.get(0).unwrap_or(""), &res, &mut stats)
+            for ((rec, err), o) in recs.iter().zip(&sc.errors).zip(&sc.outcomes) {
+                let res = match err {
+                    Some(e) => Err(e),
+                    None => Ok(o),
+                };
+                write_row(g, &mut wr, rec.get(0).unwrap_or(""), res, &mut stats)
                     .expect("writing to memory");
             }
             let bytes = wr
@@ -238,7 +265,7 @@ fn write_row(
     g: &Grouper,
     wr: &mut csv::Writer<Vec<u8>>,
     case_id: &str,
-    res: &Result<drg::Outcome, String>,
+    res: Result<&drg::Outcome, &String>,
     stats: &mut GroupStats,
 ) -> csv::Result<()> {
     stats.rows += 1;
