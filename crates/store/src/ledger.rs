@@ -43,12 +43,12 @@ pub async fn append(conn: &mut Conn, rec: &Recording<'_>, entries: &[Entry]) -> 
     .fetch_one(&mut *conn)
     .await?;
     let mut seq: i64 = row.get::<i64, _>(0) - lines;
-    let mut entry_no: i64 = row.get::<i64, _>(1) - entries.len() as i64;
+    let first_entry: i64 = row.get::<i64, _>(1) - entries.len() as i64;
     let mut prev: String = row.get(2);
 
     let mut postings = Vec::with_capacity(lines as usize);
     let mut numbers = Vec::with_capacity(entries.len());
-    for e in entries {
+    for (entry_no, e) in (first_entry..).zip(entries) {
         for (i, l) in e.lines.iter().enumerate() {
             let mut p = StoredPosting {
                 seq,
@@ -74,7 +74,6 @@ pub async fn append(conn: &mut Conn, rec: &Recording<'_>, entries: &[Entry]) -> 
             seq += 1;
         }
         numbers.push(entry_no);
-        entry_no += 1;
     }
     insert_postings(conn, &postings).await?;
     sqlx::query("UPDATE ledger_heads SET last_hash = $2 WHERE pool_code = $1")

@@ -496,11 +496,7 @@ pub async fn import_job(
     let running =
         live.is_some() || matches!(job.status.as_str(), "queued" | "validating" | "writing");
     let p = live.unwrap_or_default();
-    let percent = if p.total > 0 {
-        p.done * 100 / p.total
-    } else {
-        0
-    };
+    let percent = (p.done * 100).checked_div(p.total).unwrap_or(0);
     let page = ImportJobPage {
         job,
         errors,

@@ -67,7 +67,7 @@ fn parse_percent(field: &str, s: &str) -> WebResult<u32> {
 }
 
 fn percent_text(permille: u32) -> String {
-    if permille % 10 == 0 {
+    if permille.is_multiple_of(10) {
         (permille / 10).to_string()
     } else {
         format!("{}.{}", permille / 10, permille % 10)
