@@ -214,7 +214,8 @@ fn read_chunk<R: std::io::Read>(rd: &mut csv::Reader<R>, chunk: &mut [csv::Strin
 /// Rows grouped and formatted per task of the pool.
 const TASK: usize = 2048;
 
-/// Per-thread buffers of [`group_chunk`], reused from task to task.
+/// Per-thread buffers of [`group_chunk`], reused from task to task (and chunk to chunk) by
+/// the pool's threads.
 #[derive(Default)]
 struct Scratch {
     stays: Vec<Stay>,
@@ -222,43 +223,49 @@ struct Scratch {
     outcomes: Vec<drg::Outcome>,
 }
 
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
 /// Groups rows in parallel and formats their output rows; parts come back in input order.
 /// Each task parses its rows into reused stays and groups them as a batch
 /// ([`Grouper::group_many_into`]).
 fn group_chunk(g: &Grouper, recs: &[csv::StringRecord]) -> Vec<(Vec<u8>, GroupStats)> {
     recs.par_chunks(TASK)
-        .map_init(Scratch::default, |sc, recs| {
-            if sc.stays.len() < recs.len() {
-                sc.stays.resize_with(recs.len(), Stay::default);
-            }
-            sc.errors.clear();
-            for (rec, stay) in recs.iter().zip(sc.stays.iter_mut()) {
-                let err = parse_stay_into(rec, stay).err();
-                if err.is_some() {
-                    // Not grouped; a missing principal diagnosis makes that quick.
-                    stay.principal_dx.clear();
-                }
-                sc.errors.push(err);
-            }
-            sc.outcomes.clear();
-            g.group_many_into(&sc.stays[..recs.len()], &mut sc.outcomes);
-            let mut stats = GroupStats::default();
-            let mut wr = csv::Writer::from_writer(Vec::with_capacity(recs.len() * 80));
-            for ((rec, err), o) in recs.iter().zip(&sc.errors).zip(&sc.outcomes) {
-                let res = match err {
-                    Some(e) => Err(e),
-                    None => Ok(o),
-                };
-                write_row(g, &mut wr, rec.get(0).unwrap_or(""), res, &mut stats)
-                    .expect("writing to memory");
-            }
-            let bytes = wr
-                .into_inner()
-                .map_err(|e| e.to_string())
-                .expect("writing to memory");
-            (bytes, stats)
-        })
+        .map(|recs| SCRATCH.with(|sc| group_task(g, recs, &mut sc.borrow_mut())))
         .collect()
+}
+
+fn group_task(g: &Grouper, recs: &[csv::StringRecord], sc: &mut Scratch) -> (Vec<u8>, GroupStats) {
+    if sc.stays.len() < recs.len() {
+        sc.stays.resize_with(recs.len(), Stay::default);
+    }
+    sc.errors.clear();
+    for (rec, stay) in recs.iter().zip(sc.stays.iter_mut()) {
+        let err = parse_stay_into(rec, stay).err();
+        if err.is_some() {
+            // Not grouped; a missing principal diagnosis makes that quick.
+            stay.principal_dx.clear();
+        }
+        sc.errors.push(err);
+    }
+    sc.outcomes.clear();
+    g.group_many_into(&sc.stays[..recs.len()], &mut sc.outcomes);
+    let mut stats = GroupStats::default();
+    let mut wr = csv::Writer::from_writer(Vec::with_capacity(recs.len() * 80));
+    for ((rec, err), o) in recs.iter().zip(&sc.errors).zip(&sc.outcomes) {
+        let res = match err {
+            Some(e) => Err(e),
+            None => Ok(o),
+        };
+        write_row(g, &mut wr, rec.get(0).unwrap_or(""), res, &mut stats)
+            .expect("writing to memory");
+    }
+    let bytes = wr
+        .into_inner()
+        .map_err(|e| e.to_string())
+        .expect("writing to memory");
+    (bytes, stats)
 }
 
 fn write_row(
