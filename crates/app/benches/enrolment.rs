@@ -3,8 +3,8 @@
 //! PostgreSQL).
 //!
 //! `cargo bench -p app --bench enrolment` runs both databases (PostgreSQL from
-//! SHOUWANG_TEST_PG_URL, default 127.0.0.1:5432 with trust auth); set SHOUWANG_BENCH_SQLITE_ONLY=1
-//! to skip PostgreSQL.
+//! SHOUWANG_TEST_PG_URL, default 127.0.0.1:5432 with trust auth); set SHOUWANG_BENCH_ONLY=sqlite
+//! or SHOUWANG_BENCH_ONLY=postgres to run one.
 //!
 //! Bulk enrolment: the demo county with 100,000 registered residents and a county-pooled year
 //! (the 沂源 rules) is built once per database and copied for every measured run (a file copy
@@ -78,7 +78,8 @@ async fn drop_database(backend: Backend, url: &str) {
             let mut admin = sqlx::PgConnection::connect(&store::testing::pg_admin_url())
                 .await
                 .unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            // FORCE: a closed pool's sessions may take a moment to leave the server.
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .execute(&mut admin)
                 .await
                 .unwrap();
@@ -112,10 +113,17 @@ async fn copy_database(backend: Backend, url: &str) -> String {
             let template = url.rsplit('/').next().unwrap();
             let admin_url = store::testing::pg_admin_url();
             let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            // The template must have no sessions: the fixture's closed pool may take a moment
+            // to leave the server.
+            let mut attempts = 0;
+            while let Err(e) = sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
                 .execute(&mut admin)
                 .await
-                .unwrap();
+            {
+                attempts += 1;
+                assert!(attempts < 50, "cannot copy {template}: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             let base = admin_url.rsplit_once('/').unwrap().0;
             format!("{base}/{name}")
         }
@@ -387,9 +395,11 @@ fn bench_backend(c: &mut Criterion, backend: Backend, label: &str) {
 }
 
 fn benches(c: &mut Criterion) {
-    bench_backend(c, Backend::Sqlite, "sqlite");
-    if std::env::var("SHOUWANG_BENCH_SQLITE_ONLY").is_err() {
-        bench_backend(c, Backend::Postgres, "postgres");
+    let only = std::env::var("SHOUWANG_BENCH_ONLY").unwrap_or_default();
+    for (backend, label) in [(Backend::Sqlite, "sqlite"), (Backend::Postgres, "postgres")] {
+        if only.is_empty() || only == label {
+            bench_backend(c, backend, label);
+        }
     }
 }
 
