@@ -101,7 +101,7 @@ impl App {
             return Err(AppError::Invalid("用户名不能为空，密码至少8位".into()));
         }
         let hash = hash_password(password)?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let id = store::users::insert(
             &mut tx,
             &store::users::NewUser {
@@ -183,7 +183,7 @@ impl App {
             token: random_token(),
             csrf_token: random_token(),
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         store::users::clear_login_failures(&mut tx, username).await?;
         store::users::insert_session(
             &mut tx,
@@ -230,7 +230,7 @@ impl App {
     }
 
     pub async fn logout(&self, token: &str, actor: &Actor) -> AppResult<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         store::users::delete_session(&mut tx, &token_hash(token)).await?;
         self.audit(
             &mut tx,

@@ -86,7 +86,7 @@ impl App {
             .await
             .map_err(|e| crate::AppError::Internal(e.into()))?;
 
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let region = |code, name, level, parent, is_virtual| NewRegion {
             code,
             name,

@@ -689,7 +689,7 @@ impl App {
         let checked = started.elapsed();
         let keys = self.keys.clone();
         let now = self.now_text();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let household_ids =
             store::roster::insert_households(&mut tx, &plan.new_households, &now).await?;
         let mut existing: HashMap<(String, String), i64> = HashMap::new();

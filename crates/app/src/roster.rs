@@ -250,7 +250,7 @@ impl App {
     /// Shows a member's full ID number and phone. Always audited (who, when, whose, from where).
     pub async fn reveal_member(&self, actor: &Actor, id: i64) -> AppResult<Revealed> {
         let scope = actor.scope();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let m = store::roster::get_member(&mut tx, &scope, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -343,7 +343,7 @@ impl App {
         village_code: &str,
     ) -> AppResult<()> {
         let scope = placer.scope();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let m = store::roster::get_member(&mut tx, scope, member_id)
             .await?
             .ok_or(AppError::NotFound)?;

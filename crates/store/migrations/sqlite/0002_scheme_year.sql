@@ -104,10 +104,14 @@ CREATE TABLE ledger_postings (
     hash           TEXT NOT NULL,
     PRIMARY KEY (pool_code, seq)
 );
--- Covering index for the trial balance at a date.
-CREATE INDEX ledger_postings_balance ON ledger_postings(pool_code, effective_date, account, amount_fen);
+-- Trial balances sum per account, for the whole pool or one scheme year, up to a date. With the
+-- account right after the equality columns the sums stream out of a covering index in account
+-- order: no temporary B-tree for the GROUP BY and no lookup of every posting. Measured on
+-- 1,000,000 postings: whole pool 0.48 s -> 0.31 s, one year 1.67 s -> 0.26 s. (PostgreSQL,
+-- once the table has statistics, sums them by a parallel scan in ~0.3 s with its own indexes.)
+CREATE INDEX ledger_postings_balance ON ledger_postings(pool_code, account, effective_date, amount_fen);
 CREATE INDEX ledger_postings_entry ON ledger_postings(pool_code, entry_no);
-CREATE INDEX ledger_postings_year ON ledger_postings(year_id, account, amount_fen);
+CREATE INDEX ledger_postings_year ON ledger_postings(pool_code, year_id, account, effective_date, amount_fen);
 
 -- Append-only: corrections are reversing entries. (Whoever can drop the trigger can rewrite
 -- rows; the hash chain and the published chain heads are what catch that.)
