@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
             "/years/{year}/rules",
             get(years::rules).post(years::change_rules),
         )
+        .route("/years/{year}/next", post(years::next_year))
         .route("/years/{year}/villages/{code}", get(years::village))
         .route(
             "/years/{year}/households/{id}/enrol",
