@@ -361,11 +361,11 @@ fn gate(a: &AdrgData) -> Option<Atom> {
 }
 
 /// Groups without a trace. The fact bitset is sized at compile time; a pack needing more
-/// than 256 words (16,384 facts; the national packs need 24) takes the reference engine.
+/// than 256 words (16,384 facts; the national packs need 11) takes the reference engine.
 pub(crate) fn group(m: &Model, stay: &Stay) -> Outcome {
     match m.program.words {
-        0..=32 => run::<32>(m, stay),
-        33..=64 => run::<64>(m, stay),
+        0..=16 => run::<16>(m, stay),
+        17..=64 => run::<64>(m, stay),
         65..=256 => run::<256>(m, stay),
         _ => crate::engine::group(m, stay, &mut crate::trace::NoTracer),
     }
@@ -594,8 +594,8 @@ fn run<const N: usize>(m: &Model, stay: &Stay) -> Outcome {
 /// stay i+3 too, so the memory latency of one stay overlaps the work of the previous ones.
 pub(crate) fn group_many(m: &Model, stays: &[Stay], out: &mut Vec<Outcome>) {
     match m.program.words {
-        0..=32 => many::<32>(m, stays, out),
-        33..=64 => many::<64>(m, stays, out),
+        0..=16 => many::<16>(m, stays, out),
+        17..=64 => many::<64>(m, stays, out),
         65..=256 => many::<256>(m, stays, out),
         _ => out.extend(
             stays
@@ -853,4 +853,3 @@ fn mdc_by_pdx(m: &Model, all: u32, sex: Option<u8>) -> Result<u16, Reason> {
         mdc: conflict.unwrap_or(0),
     })
 }
-
