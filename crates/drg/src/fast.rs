@@ -25,6 +25,7 @@ use crate::model::{
     code_key, AdrgData, AdrgKind, Atom, Cmp, CodeSet, CodeTable, Expr, Model, NumField, Slot,
     DIRECT, DX_INVALID_PDX, PROC_EXCLUDED, PROC_OR,
 };
+use crate::Stay;
 
 /// Roles in which a rule tests a code's tables: principal diagnosis, secondary diagnosis,
 /// principal procedure, any procedure. A diagnosis slot lists its tables for the first two
@@ -35,12 +36,11 @@ const MAIN_PROC: usize = 2;
 const ANY_PROC: usize = 3;
 /// No number in a role: no rule tests the table in that role.
 pub(crate) const UNUSED: u16 = u16::MAX;
-use crate::Stay;
 
 /// Codes per list whose slot is prefetched before any is read (the rest are looked up as
 /// they come; realistic stays have at most 15 secondary diagnoses and 6 procedures).
-const AHEAD_SDX: usize = 20;
-const AHEAD_PROC: usize = 12;
+const AHEAD_SDX: usize = 16;
+const AHEAD_PROC: usize = 8;
 
 /// Marks the last atom of an OR-clause in [`Program::code`].
 const CLAUSE_END: u32 = 1 << 31;
@@ -186,11 +186,12 @@ impl Program {
             splits: Vec::new(),
         };
         let mut supported = scalars.len() <= 64 && counts.iter().all(|&n| n < UNUSED as u32);
+        // The other kinds have their fixed masks above (`sex=N` for N other than 1 or 2 is
+        // never true: a stay's sex is 1, 2 or unknown).
         for &a in &scalars {
             match a {
                 Atom::Regions(n) => p.scalar_regions.push((n as u32, bit(a))),
                 Atom::Num(f, c, v) => p.scalar_num.push((f, c, v, bit(a))),
-                Atom::Sex(s) if s != 1 && s != 2 => {} // never true: a stay's sex is 1, 2 or unknown
                 _ => {}
             }
         }
