@@ -527,6 +527,7 @@ struct RulesPage {
     form: RulesForm,
     versions: Vec<VersionLine>,
     can_edit: bool,
+    error: Option<String>,
 }
 
 /// The money fields an administrator edits most; everything else stays as the template has it.
@@ -678,35 +679,17 @@ async fn rules_page(
     let form = form.unwrap_or_else(|| RulesForm::of(&year.rules));
     let can_edit =
         year.is_open() && a.scheme_manager().is_some() && a.scope().contains(&year.row.pool_code);
-    let page = RulesPage {
-        nav: Nav::of(staff),
-        year,
-        form,
-        versions,
-        can_edit,
-    };
-    let mut resp = render(status, &page);
-    if let Some(e) = error {
-        // The form comes back with what was typed and the reason it was refused on top.
-        let html = page.render().unwrap_or_default().replacen(
-            "<!--form-error-->",
-            &format!(
-                "<p class=\"error\" role=\"alert\">{}</p>",
-                askama_escape(&e)
-            ),
-            1,
-        );
-        resp = (status, axum::response::Html(html)).into_response();
-    }
-    Ok(resp)
-}
-
-pub(crate) fn askama_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+    Ok(render(
+        status,
+        &RulesPage {
+            nav: Nav::of(staff),
+            year,
+            form,
+            versions,
+            can_edit,
+            error,
+        },
+    ))
 }
 
 pub async fn rules(
