@@ -339,7 +339,7 @@ impl App {
                     continue;
                 }
                 match self
-                    .enrol_bulk_on(&w, &system, id, &list, on, enforce)
+                    .enrol_bulk_on(&w, &system, id, &list, on, enforce, true)
                     .await?
                 {
                     BulkOutcome::Enrolled { .. } => {}

@@ -613,12 +613,31 @@ impl App {
         year_id: i64,
         households: &[BulkHousehold],
     ) -> AppResult<BulkOutcome> {
-        self.enrol_bulk_on(w, actor, year_id, households, self.today(), true)
+        self.enrol_bulk_on(w, actor, year_id, households, self.today(), true, true)
             .await
     }
 
+    /// The problems `enrol_bulk` would report for these households, without writing anything
+    /// (a file whose other rows are malformed still gets its database checks).
+    pub async fn bulk_problems(
+        &self,
+        w: &Enroller,
+        actor: &Actor,
+        year_id: i64,
+        households: &[BulkHousehold],
+    ) -> AppResult<Vec<RowError>> {
+        let outcome = self
+            .enrol_bulk_on(w, actor, year_id, households, self.today(), true, false)
+            .await?;
+        Ok(match outcome {
+            BulkOutcome::Refused(errors) => errors,
+            BulkOutcome::Enrolled { .. } => Vec::new(),
+        })
+    }
+
     /// `enrol_bulk` dated `today`; the demo loader records last year's enrolments with the
-    /// window check off.
+    /// window check off; `write: false` only checks.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn enrol_bulk_on(
         &self,
         w: &Enroller,
@@ -627,6 +646,7 @@ impl App {
         households: &[BulkHousehold],
         today: NaiveDate,
         enforce_window: bool,
+        write: bool,
     ) -> AppResult<BulkOutcome> {
         let mut tx = self.db.begin_write().await?;
         let year = load_year(&mut tx, w.scope(), year_id).await?;
@@ -723,6 +743,13 @@ impl App {
             return Ok(BulkOutcome::Refused(errors));
         }
         let count = planned.len();
+        if !write {
+            // Dropping the transaction rolls it back; nothing was written anyway.
+            return Ok(BulkOutcome::Enrolled {
+                households: count,
+                members: members_enrolled,
+            });
+        }
         write_planned(&mut tx, &year, &actor.username, &now, planned).await?;
         self.audit(
             &mut tx,

@@ -363,20 +363,6 @@ fn parse_row(
     })
 }
 
-/// A row that `enrol_bulk` always refuses (no household has an empty village code): appended to
-/// the well-formed rows of a file that has problems, so that their database checks run and are
-/// reported too while nothing can be written.
-fn never_enrolled() -> BulkHousehold {
-    BulkHousehold {
-        row: usize::MAX,
-        village_code: String::new(),
-        household_no: String::new(),
-        method: PaymentMethod::Cash,
-        payment_reference: String::new(),
-        left_out: Vec::new(),
-    }
-}
-
 impl App {
     /// Enrols every household of an uploaded file in one transaction, or nobody: problems in
     /// the file's cells and problems the database finds come back together, by row, in
@@ -406,18 +392,10 @@ impl App {
         let mut errors = parsed.errors;
         let whole_file = errors.iter().any(|e| e.row == 0);
         if !whole_file && !parsed.households.is_empty() {
-            let mut probe = parsed.households;
-            probe.push(never_enrolled());
-            match self.enrol_bulk(w, actor, year_id, &probe).await? {
-                BulkOutcome::Refused(more) => {
-                    errors.extend(more.into_iter().filter(|e| e.row != usize::MAX))
-                }
-                BulkOutcome::Enrolled { .. } => {
-                    return Err(AppError::Internal(anyhow::anyhow!(
-                        "bulk enrolment accepted a row it must refuse"
-                    )))
-                }
-            }
+            errors.extend(
+                self.bulk_problems(w, actor, year_id, &parsed.households)
+                    .await?,
+            );
         }
         // Stable: within a row, the cell problems come before the database's.
         errors.sort_by_key(|e| e.row);
