@@ -390,6 +390,13 @@ impl App {
         public_table(&mut conn, year_id, query).await
     }
 
+    /// The year's current published table, without its lines.
+    pub async fn current_table(&self, actor: &Actor, year_id: i64) -> AppResult<Option<TableRow>> {
+        let mut conn = self.db.acquire().await?;
+        load_year(&mut conn, &actor.scope(), year_id).await?;
+        Ok(store::designs::current_table(&mut conn, year_id).await?)
+    }
+
     /// The same for residents (no sign-in): published tables are public information.
     pub async fn public_table(
         &self,

@@ -477,11 +477,7 @@ pub async fn year(
             amount: f.to_string(),
         })
         .collect();
-    let has_table = state
-        .app
-        .published_table(a, id, "zzzz-none")
-        .await?
-        .is_some();
+    let has_table = state.app.current_table(a, id).await?.is_some();
     let in_window = year.is_open() && year.rules.in_payment_window(state.app.today());
     Ok(render(
         StatusCode::OK,
