@@ -420,7 +420,7 @@ async fn public_table(
         return Ok(None);
     };
     let search = table_search(&t.drg_version, query).await;
-    let lines = store::designs::table_lines(conn, t.id, "")
+    let lines = store::designs::table_lines(conn, t.id)
         .await?
         .into_iter()
         .filter(|l| search.matches(&l.drg, &l.drg_name))

@@ -10,9 +10,10 @@
 
 use crate::crypto::HashKind;
 use crate::enrol::{BulkHousehold, BulkOutcome, LeaveOut, PaymentMethod, RowError};
+use crate::import::cell_text;
 use crate::import::MAX_FILE_BYTES;
 use crate::{Actor, App, AppError, AppResult, Enroller, PiiKeys};
-use calamine::{Data, DataType, Reader};
+use calamine::Reader;
 use domain::ResidentIdNumber;
 use std::io::Cursor;
 
@@ -146,29 +147,6 @@ pub fn enrolment_xlsx(rows: &[[String; COLUMNS.len()]]) -> Vec<u8> {
         wb.save_to_buffer()
     };
     build().expect("writing strings to a new workbook cannot fail")
-}
-
-fn cell_text(d: &Data) -> Result<String, &'static str> {
-    Ok(match d {
-        Data::Empty => String::new(),
-        Data::String(s) => s.trim().to_string(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) => {
-            // Beyond 15 digits a double is no longer exact: an ID number typed as a number is
-            // already corrupted. Refuse rather than guess.
-            if f.fract() != 0.0 || f.abs() >= 1e15 {
-                return Err("数字格式不精确，请将该列设为“文本”格式后重新填写");
-            }
-            format!("{}", *f as i64)
-        }
-        Data::Bool(b) => b.to_string(),
-        Data::DateTime(_) | Data::DateTimeIso(_) => match d.as_date() {
-            Some(date) => date.format("%Y-%m-%d").to_string(),
-            None => return Err("日期无效"),
-        },
-        Data::DurationIso(s) => s.clone(),
-        Data::Error(_) => return Err("单元格包含公式错误"),
-    })
 }
 
 fn whole_file(message: impl Into<String>) -> Parsed {
@@ -581,7 +559,7 @@ mod tests {
 
     #[test]
     fn numbers_excel_cannot_hold_exactly_are_refused() {
-        assert!(cell_text(&Data::Float(370323196003150011.0)).is_err());
-        assert_eq!(cell_text(&Data::Float(12.0)).unwrap(), "12");
+        assert!(cell_text(&calamine::Data::Float(370323196003150011.0)).is_err());
+        assert_eq!(cell_text(&calamine::Data::Float(12.0)).unwrap(), "12");
     }
 }

@@ -127,9 +127,9 @@ impl App {
                 .debit(Account::FundBank, amount)
                 .credit(Account::Interest, amount),
             Receipt::Remittance { payer, .. } => {
-                let sums = store::ledger::sums(&mut tx, &pool, "9999-12-31", None).await?;
-                let tb = trial_balance(sums)?;
-                let owed = tb.balance_of(Account::Receivable(*payer));
+                let owed = books(&mut tx, &year, false)
+                    .await?
+                    .balance_of(Account::Receivable(*payer));
                 if amount > owed {
                     return Err(AppError::Invalid(format!(
                         "{}应缴余额为 {owed} 元，到账金额 {amount} 元超出应收",
@@ -208,9 +208,9 @@ impl App {
         let mut tx = self.db.begin_write().await?;
         let year = self.managed_open_year(&mut tx, mgr, year_id).await?;
         let due = figures.pool.reward_total;
-        let sums =
-            store::ledger::sums(&mut tx, &year.row.pool_code, "9999-12-31", Some(year_id)).await?;
-        let booked = trial_balance(sums)?.balance_of(Account::Contributions(Payer::Government));
+        let booked = books(&mut tx, &year, true)
+            .await?
+            .balance_of(Account::Contributions(Payer::Government));
         let diff = due - booked;
         if diff.fen() == 0 {
             return Ok(diff);
@@ -255,9 +255,9 @@ impl App {
         let mut tx = self.db.begin_write().await?;
         let year = self.managed_open_year(&mut tx, mgr, year_id).await?;
         let money = money_available(&mut tx, &year).await?;
-        let sums =
-            store::ledger::sums(&mut tx, &year.row.pool_code, "9999-12-31", Some(year_id)).await?;
-        let paid = trial_balance(sums)?.balance_of(Account::ServiceFees);
+        let paid = books(&mut tx, &year, true)
+            .await?
+            .balance_of(Account::ServiceFees);
         let diff = money.service_fee - paid;
         if diff.fen() <= 0 {
             return Ok(Fen(0));
@@ -289,9 +289,7 @@ impl App {
     ) -> AppResult<Fen> {
         let mut tx = self.db.begin_write().await?;
         let year = self.managed_open_year(&mut tx, mgr, year_id).await?;
-        let sums =
-            store::ledger::sums(&mut tx, &year.row.pool_code, "9999-12-31", Some(year_id)).await?;
-        let tb = trial_balance(sums)?;
+        let tb = books(&mut tx, &year, true).await?;
         let mut entry = Entry::new(
             EntryKind::YearClose,
             year.rules.period_end,
@@ -412,14 +410,22 @@ pub(crate) fn trial_balance(sums: Vec<(String, i64, i64)>) -> AppResult<TrialBal
     })
 }
 
+/// Everything posted so far for the year's pool: one scheme year's postings, or all of them.
+pub(crate) async fn books(
+    conn: &mut store::Conn,
+    year: &Year,
+    this_year_only: bool,
+) -> AppResult<TrialBalance> {
+    let only = this_year_only.then_some(year.row.id);
+    trial_balance(store::ledger::sums(conn, &year.row.pool_code, "9999-12-31", only).await?)
+}
+
 pub(crate) async fn money_available(
     conn: &mut store::Conn,
     year: &Year,
 ) -> AppResult<MoneyAvailable> {
-    let pool = &year.row.pool_code;
-    let this_year =
-        trial_balance(store::ledger::sums(conn, pool, "9999-12-31", Some(year.row.id)).await?)?;
-    let all = trial_balance(store::ledger::sums(conn, pool, "9999-12-31", None).await?)?;
+    let this_year = books(conn, year, true).await?;
+    let all = books(conn, year, false).await?;
     let income = this_year.total_of(AccountKind::Income);
     let reserve = all.balance_of(Account::Reserve);
     let service_fee = year.rules.service_fee_on(income);

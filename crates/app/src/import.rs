@@ -163,7 +163,8 @@ struct RawRow {
     cells: [String; COLUMNS.len()],
 }
 
-fn cell_text(d: &Data) -> Result<String, &'static str> {
+/// A spreadsheet cell as text (shared by the roster and enrolment uploads).
+pub(crate) fn cell_text(d: &Data) -> Result<String, &'static str> {
     Ok(match d {
         Data::Empty => String::new(),
         Data::String(s) => s.trim().to_string(),

@@ -2,7 +2,6 @@
 //! notice of contributions and donors; every table can leave as an .xlsx workbook.
 
 use crate::access::{Actor, FundReader};
-use crate::fund::trial_balance;
 use crate::year::{load_year, Year};
 use crate::{App, AppError, AppResult};
 use domain::Fen;
@@ -324,9 +323,7 @@ impl App {
 }
 
 async fn payer_money(conn: &mut store::Conn, year: &Year) -> AppResult<Vec<PayerMoney>> {
-    let sums =
-        store::ledger::sums(conn, &year.row.pool_code, "9999-12-31", Some(year.row.id)).await?;
-    let tb = trial_balance(sums)?;
+    let tb = crate::fund::books(conn, year, true).await?;
     Ok(Payer::ALL
         .iter()
         .map(|p| {

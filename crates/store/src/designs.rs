@@ -215,15 +215,14 @@ pub async fn current_table(conn: &mut Conn, year_id: i64) -> Result<Option<Table
     Ok(row.as_ref().map(table))
 }
 
-/// Lines of a table whose DRG code or name contains `query` (all lines when empty).
-pub async fn table_lines(conn: &mut Conn, table_id: i64, query: &str) -> Result<Vec<TableLine>> {
-    let pattern = format!("%{query}%");
+/// Every line of a published table, in DRG order (searching is `app`'s: residents search by
+/// illness, which needs the grouper).
+pub async fn table_lines(conn: &mut Conn, table_id: i64) -> Result<Vec<TableLine>> {
     let rows = sqlx::query(
         "SELECT drg, drg_name, amount_fen, loyal_amount_fen FROM subsidy_table_rows \
-         WHERE table_id = $1 AND (drg LIKE $2 OR drg_name LIKE $2) ORDER BY drg",
+         WHERE table_id = $1 ORDER BY drg",
     )
     .bind(table_id)
-    .bind(pattern)
     .fetch_all(conn)
     .await?;
     Ok(rows

@@ -238,22 +238,6 @@ pub async fn get(conn: &mut Conn, scope: &Scope, id: i64) -> Result<Option<Enrol
     Ok(row.as_ref().map(enrolment))
 }
 
-/// The household's active enrolment in the year, if any.
-pub async fn active_for_household(
-    conn: &mut Conn,
-    year_id: i64,
-    household_id: i64,
-) -> Result<Option<EnrolmentRow>> {
-    let sql =
-        format!("{SELECT_ENROLMENT} WHERE e.year_id = $1 AND e.household_id = $2 AND e.active = 1");
-    let row = sqlx::query(&sql)
-        .bind(year_id)
-        .bind(household_id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.as_ref().map(enrolment))
-}
-
 /// Every enrolment (active or reversed) of a household in a year, newest first.
 pub async fn history_for_household(
     conn: &mut Conn,
