@@ -1,5 +1,6 @@
-//! Writes N realistic stays as cases.csv (for the end-to-end benchmark):
-//! `cargo run --release -p drg-cli --example gen_cases -- 1000000 cases.csv`
+//! Writes N realistic stays as cases.csv (for the end-to-end benchmark), drawn from the tables
+//! of a version (default chs-drg-2.0):
+//! `cargo run --release -p drg-cli --example gen_cases -- 1000000 cases.csv [chs-drg-1.1]`
 use std::io::Write;
 
 fn main() -> anyhow::Result<()> {
@@ -10,7 +11,10 @@ fn main() -> anyhow::Result<()> {
         .transpose()?
         .unwrap_or(1_000_000);
     let path = args.get(2).cloned().unwrap_or_else(|| "cases.csv".into());
-    let v = drg::Version::default();
+    let v: drg::Version = match args.get(3) {
+        Some(v) => v.parse()?,
+        None => drg::Version::default(),
+    };
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
     writeln!(f, "{}", drg_cli::csvio::INPUT_HEADER.join(","))?;
     let mut written = 0;

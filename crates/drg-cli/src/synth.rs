@@ -115,14 +115,21 @@ fn stays(version: &Version, n: usize, seed: u64, skew: bool) -> anyhow::Result<V
     for _ in 0..n {
         let (mdc, pdx_pool) = &t.mdc_pdx[rng.below(t.mdc_pdx.len())];
         let newborn = mdc == "MDCP";
+        let sex = Some(match mdc.as_str() {
+            "MDCM" => 1,
+            "MDCN" | "MDCO" => 2,
+            _ => 1 + rng.below(2) as u8,
+        });
+        let age = if newborn { 0 } else { rng.below(96) as u32 };
         let mut s = Stay {
-            sex: Some(match mdc.as_str() {
-                "MDCM" => 1,
-                "MDCN" | "MDCO" => 2,
-                _ => 1 + rng.below(2) as u8,
-            }),
-            age_years: Some(if newborn { 0 } else { rng.below(96) as u32 }),
-            age_days: newborn.then(|| rng.below(28) as u32),
+            sex,
+            age_years: Some(age),
+            // Age 0 needs the age in days (a mandatory field): an infant past 28 days.
+            age_days: match (newborn, age) {
+                (true, _) => Some(rng.below(28) as u32),
+                (false, 0) => Some(29 + rng.below(336) as u32),
+                _ => None,
+            },
             birth_weight_g: newborn.then(|| 900 + rng.below(3500) as u32),
             los_days: Some(1 + rng.below(30) as u32),
             discharge_mode: Some(1),

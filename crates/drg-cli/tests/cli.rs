@@ -86,6 +86,112 @@ fn group_writes_one_row_per_input_row_in_order() {
     assert_eq!(brief[8], ("MDCB", "BR25", "grouped"));
 }
 
+/// Mandatory fields left empty (or coded unknown) in cases.csv: one `ungroupable` row each,
+/// whose reason names the column to fill in; the row next to them still groups.
+#[test]
+fn missing_mandatory_fields_are_reported_by_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cases.csv");
+    let output = dir.path().join("grouped.csv");
+    let cases = "\
+case_id,sex,age_years,age_days,birth_weight_g,los_days,discharge_mode,principal_dx,secondary_dx,procedures
+m1,,45,,,5,1,I63.900,,
+m2,9,45,,,5,1,I63.900,,
+m3,1,,,,5,1,I63.900,,
+m4,1,0,,,5,1,J18.900,,
+m5,2,0,5,,3,1,P07.300x001,,
+m6,,,,,5,1,I63.900,,
+m7,1,45,,,5,1,I63.900,,
+m8,2,,40,,5,1,J18.900,,
+";
+    std::fs::write(&input, cases).unwrap();
+    for v in ["chs-drg-2.0", "chs-drg-1.1"] {
+        run(&[
+            "shouwang",
+            "drg",
+            "group",
+            "--version",
+            v,
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ])
+        .unwrap();
+        let rows = read_rows(&output);
+        let want = [
+            ("m1", "sex"),
+            ("m2", "sex"),
+            ("m3", "age_years"),
+            ("m4", "age_days"),
+            ("m5", "birth_weight_g"),
+            ("m6", "sex (性别, 1 or 2), age_years"),
+        ];
+        for (row, (id, column)) in rows.iter().zip(want) {
+            assert_eq!(row[0], id);
+            assert_eq!((row[3].as_str(), row[5].as_str()), ("0000", "ungroupable"));
+            assert!(
+                row[6].starts_with("missing mandatory field") && row[6].contains(column),
+                "{v}: {row:?}"
+            );
+        }
+        assert_eq!(
+            (rows[6][1].as_str(), rows[6][5].as_str()),
+            ("MDCB", "grouped")
+        );
+        // The age in days alone is an age.
+        assert_eq!(
+            (rows[7][1].as_str(), rows[7][5].as_str()),
+            ("MDCE", "grouped")
+        );
+    }
+}
+
+/// The readings of the entry rules through the command line: an HIV code among the
+/// secondary diagnoses only, in each version.
+#[test]
+fn secondary_hiv_groups_by_each_versions_wording() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cases.csv");
+    let output = dir.path().join("grouped.csv");
+    let cases = "\
+case_id,sex,age_years,age_days,birth_weight_g,los_days,discharge_mode,principal_dx,secondary_dx,procedures
+h1,1,40,,,5,1,J18.900,Z21.x00x001,
+h2,1,40,,,5,1,S72.000,B20.001,
+h3,1,40,,,5,1,B20.000x001,,
+";
+    std::fs::write(&input, cases).unwrap();
+    let mut got = Vec::new();
+    for v in ["chs-drg-1.1", "chs-drg-2.0"] {
+        run(&[
+            "shouwang",
+            "drg",
+            "group",
+            "--version",
+            v,
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ])
+        .unwrap();
+        for r in read_rows(&output) {
+            got.push(format!("{v} {} {} {} {}", r[0], r[1], r[2], r[5]));
+        }
+    }
+    assert_eq!(
+        got,
+        [
+            "chs-drg-1.1 h1 MDCE ES3 grouped",
+            "chs-drg-1.1 h2 MDCI IR2 grouped",
+            "chs-drg-1.1 h3 MDCY YR1 grouped",
+            "chs-drg-2.0 h1 MDCY YR2 grouped",
+            "chs-drg-2.0 h2 MDCY YR1 grouped",
+            "chs-drg-2.0 h3 MDCY YR1 grouped",
+        ]
+    );
+}
+
 #[test]
 fn version_1_1_is_selected_by_flag_and_unknown_versions_fail() {
     let dir = tempfile::tempdir().unwrap();
@@ -222,5 +328,39 @@ fn committed_packs_are_reproducible() {
             std::fs::read_to_string(out.join("manifest.txt")).unwrap(),
             std::fs::read_to_string(committed.join("manifest.txt")).unwrap()
         );
+        // The readings build-pack takes from the table titles: every MDC table "包含以下主要
+        // 诊断" (principal diagnosis) but, in 2.0, MDCY and MDCZ "包含以下诊断" (any diagnosis);
+        // the entry rules test each table in that role.
+        let text = unzip(out.join("tables.txt.gz"));
+        let section = |name: &str| -> Vec<Vec<String>> {
+            let head = format!("@{name}\n");
+            let body = &text[text.find(&head).unwrap() + head.len()..];
+            body.lines()
+                .take_while(|l| !l.starts_with('@'))
+                .map(|l| l.split('\t').map(String::from).collect())
+                .collect()
+        };
+        let any_dx: Vec<String> = section("mdcdx")
+            .into_iter()
+            .filter(|r| r[2] != "pdx")
+            .map(|r| format!("{}:{}", r[0], r[2]))
+            .collect();
+        let entries: Vec<String> = section("entry")
+            .into_iter()
+            .map(|r| {
+                let kinds: Vec<&str> = r[1]
+                    .split(" & ")
+                    .filter_map(|a| a.split_once(':').map(|x| x.0))
+                    .collect();
+                format!("{} {}", r[0], kinds.join(","))
+            })
+            .collect();
+        if v == "chs-drg-2.0" {
+            assert_eq!(any_dx, ["MDCY:dx", "MDCZ:dx"]);
+            assert_eq!(entries, ["MDCP pdx", "MDCP pdx", "MDCY dx", "MDCZ dx"]);
+        } else {
+            assert!(any_dx.is_empty(), "{any_dx:?}");
+            assert_eq!(entries, ["MDCP pdx", "MDCP pdx", "MDCY pdx", "MDCZ pdx"]);
+        }
     }
 }

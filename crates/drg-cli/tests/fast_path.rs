@@ -3,11 +3,11 @@
 //! stays of both versions, realistic and uniform mixes, plus variants that take the slow
 //! roads (lower-case and padded codes, dagger parts, duplicates, the principal repeated as
 //! secondary, long lists beyond the prefetch window, newborn ages and weights, unknown and
-//! empty codes).
+//! empty codes, missing mandatory fields, entry-MDC codes among the secondary diagnoses).
 use drg::{Grouper, Stay, Version};
 
 fn variant(s: &mut Stay, i: usize) {
-    match i % 10 {
+    match i % 12 {
         0 => s.principal_dx = s.principal_dx.to_lowercase(),
         1 => s
             .secondary_dx
@@ -47,9 +47,26 @@ fn variant(s: &mut Stay, i: usize) {
             s.age_days = None;
             s.secondary_dx.retain(|c| !c.starts_with('S'));
         }
-        _ => {
+        9 => {
             s.principal_dx = format!("{}\u{3000}", s.principal_dx);
             s.procedures.reverse();
+        }
+        10 => {
+            // Mandatory fields missing: age 0 without days, a newborn without birth weight,
+            // no sex, sometimes together.
+            s.age_years = Some(0);
+            s.age_days = (!i.is_multiple_of(3)).then_some((i % 29) as u32);
+            s.birth_weight_g = i.is_multiple_of(5).then_some(0);
+            if i.is_multiple_of(7) {
+                s.sex = None;
+            }
+        }
+        _ => {
+            // The principal diagnosis swapped with the first secondary one: codes of the entry
+            // MDCs (HIV, trauma, newborn) as secondary diagnoses of another principal one.
+            if let Some(first) = s.secondary_dx.first_mut() {
+                std::mem::swap(first, &mut s.principal_dx);
+            }
         }
     }
 }

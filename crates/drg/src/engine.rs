@@ -27,10 +27,95 @@ impl Status {
     }
 }
 
+/// A field of the settlement list (医保结算清单 / 病案首页) that grouping needs and that the
+/// specification makes mandatory: a stay without it is not grouped (nothing is guessed), and
+/// the reason names it so that the coder can fill it in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mandatory {
+    /// 性别: 1 male or 2 female (GB/T 2261.1); absent, 0 (unknown) and 9 (unstated) are missing.
+    Sex,
+    /// 年龄: neither the age in years nor the age in days is given.
+    Age,
+    /// 年龄不足1周岁的年龄(天): the age in years is 0 and the age in days is not given.
+    AgeDays,
+    /// 新生儿出生体重: a newborn (age in days ≤ 28) without birth weight (or with 0 g).
+    BirthWeight,
+}
+
+impl Mandatory {
+    pub const ALL: [Mandatory; 4] = [
+        Mandatory::Sex,
+        Mandatory::Age,
+        Mandatory::AgeDays,
+        Mandatory::BirthWeight,
+    ];
+
+    /// The column of `drg group`'s input that gives the field.
+    pub fn column(self) -> &'static str {
+        match self {
+            Mandatory::Sex => "sex",
+            Mandatory::Age => "age_years",
+            Mandatory::AgeDays => "age_days",
+            Mandatory::BirthWeight => "birth_weight_g",
+        }
+    }
+
+    /// The field's name on the settlement list.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Mandatory::Sex => "性别",
+            Mandatory::Age => "年龄",
+            Mandatory::AgeDays => "年龄不足1周岁的天数",
+            Mandatory::BirthWeight => "新生儿出生体重",
+        }
+    }
+}
+
+/// The mandatory fields a stay lacks: a small set of [`Mandatory`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MissingFields(u8);
+
+impl MissingFields {
+    /// The mandatory fields `stay` lacks (empty when it can be grouped).
+    #[inline]
+    pub fn of(stay: &Stay) -> MissingFields {
+        let mut bits = 0u8;
+        if !matches!(stay.sex, Some(1 | 2)) {
+            bits |= 1 << Mandatory::Sex as u8;
+        }
+        match (stay.age_years, stay.age_days) {
+            (None, None) => bits |= 1 << Mandatory::Age as u8,
+            (Some(0), None) => bits |= 1 << Mandatory::AgeDays as u8,
+            _ => {}
+        }
+        if stay.age_days.is_some_and(|d| d <= 28) && matches!(stay.birth_weight_g, None | Some(0)) {
+            bits |= 1 << Mandatory::BirthWeight as u8;
+        }
+        MissingFields(bits)
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn contains(self, f: Mandatory) -> bool {
+        self.0 & (1 << f as u8) != 0
+    }
+    /// The missing fields, in the order of [`Mandatory::ALL`].
+    pub fn iter(self) -> impl Iterator<Item = Mandatory> {
+        Mandatory::ALL
+            .into_iter()
+            .filter(move |f| self.contains(*f))
+    }
+}
+
 /// Why a stay did not reach a DRG. Ids point into the pack's catalogue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Reason {
     MissingPdx,
+    /// Mandatory fields of the settlement list are missing (sex, age, age in days of an
+    /// infant, birth weight of a newborn): the stay is not grouped until they are given.
+    MissingFields {
+        fields: MissingFields,
+    },
     UnknownPdx,
     InvalidPdx,
     NoMdc,
@@ -197,6 +282,13 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
         }
         return Outcome::fail(Reason::MissingPdx, None);
     }
+    let missing = MissingFields::of(stay);
+    if !missing.is_empty() {
+        if T::ON {
+            t.step(Step::MissingFields { fields: missing });
+        }
+        return Outcome::fail(Reason::MissingFields { fields: missing }, None);
+    }
     let Some((pdx, pinfo)) = lookup(&m.dx, &stay.principal_dx, Field::Pdx, 1, t) else {
         return Outcome::fail(Reason::UnknownPdx, None);
     };
@@ -296,82 +388,60 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
         }
     }
 
-    // 3. MDC.
-    let mdc = match chosen {
-        Some((mdc, _)) => mdc,
+    // 3. MDC and 4. ADRG inside it. Entry rules first, in order; then the MDC of the principal
+    // diagnosis. An entry MDC whose table is read on any diagnosis can be entered on
+    // secondary diagnoses alone; if none of its ADRGs matches such a stay (QY or no ADRG), the
+    // stay is not kept there when its principal diagnosis places it elsewhere.
+    let (mdc, adrg) = match chosen {
+        Some(x) => x,
         None => {
-            let mut entry = None;
-            for (i, (mdc, expr)) in m.entries.iter().enumerate() {
-                if eval(m, &c, expr, t, |ev| Step::Entry {
-                    mdc: *mdc,
-                    rule: i as u16,
-                    evidence: ev,
-                }) {
-                    entry = Some(*mdc);
-                    break;
-                }
-            }
-            match entry {
-                Some(mdc) => mdc,
-                None => match mdc_by_pdx(m, &c, t) {
-                    Ok(mdc) => mdc,
-                    // The MDC named in the reason was not entered: no MDC in the outcome.
-                    Err(r) => return Outcome::fail(r, None),
-                },
-            }
-        }
-    };
-
-    // 4. ADRG inside the MDC.
-    let adrg = match chosen {
-        Some((_, a)) => a,
-        None => {
-            let lists = &m.mdc_adrgs[mdc as usize];
             let mut found = None;
-            for kind in [AdrgKind::Surgical, AdrgKind::NonOr] {
-                for &a in &lists[kind as usize] {
-                    if match_adrg(m, &c, a, t).is_some() {
-                        found = Some(a);
+            let mut tentative: Option<Outcome> = None;
+            let mut left = 0u32;
+            for (i, (mdc, expr)) in m.entries.iter().enumerate() {
+                let bit = 1u32 << *mdc;
+                if left & bit != 0
+                    || !eval(m, &c, expr, t, |ev| Step::Entry {
+                        mdc: *mdc,
+                        rule: i as u16,
+                        evidence: ev,
+                    })
+                {
+                    continue;
+                }
+                match adrg_in_mdc(m, &c, *mdc, t) {
+                    Ok(a) => {
+                        found = Some((*mdc, a));
                         break;
                     }
-                }
-                if found.is_some() {
-                    break;
-                }
-            }
-            if found.is_none() && c.has_or {
-                if T::ON {
-                    let (code, pos) = c
-                        .procs()
-                        .find(|p| p.hot.flags & PROC_OR != 0)
-                        .map(|p| (p.id, p.pos))
-                        .unwrap_or((0, 0));
-                    t.step(Step::Qy { mdc, code, pos });
-                }
-                return Outcome {
-                    status: Status::Qy,
-                    mdc: Some(mdc),
-                    adrg: None,
-                    drg: None,
-                    reason: Some(Reason::OrProcedureMismatch { mdc }),
-                };
-            }
-            if found.is_none() {
-                for &a in &lists[AdrgKind::Medical as usize] {
-                    if match_adrg(m, &c, a, t).is_some() {
-                        found = Some(a);
-                        break;
+                    Err(o) if m.mdc_any_dx & bit != 0 && c.pdx_hot.mdc_mask & bit == 0 => {
+                        if T::ON {
+                            t.step(Step::EntryLeft {
+                                mdc: *mdc,
+                                qy: o.status == Status::Qy,
+                            });
+                        }
+                        left |= bit;
+                        tentative.get_or_insert(o);
                     }
+                    Err(o) => return failure(&c, o, t),
                 }
             }
             match found {
-                Some(a) => a,
-                None => {
-                    if T::ON {
-                        t.step(Step::NoAdrg { mdc });
-                    }
-                    return Outcome::fail(Reason::NoAdrg { mdc }, Some(mdc));
-                }
+                Some(x) => x,
+                None => match mdc_by_pdx(m, &c, t) {
+                    Ok(mdc) => match adrg_in_mdc(m, &c, mdc, t) {
+                        Ok(a) => (mdc, a),
+                        Err(o) => return failure(&c, o, t),
+                    },
+                    // The principal diagnosis places the stay nowhere: the entry MDC's result
+                    // stands. Otherwise the MDC named in the reason was not entered: no MDC in
+                    // the outcome.
+                    Err(r) => match tentative {
+                        Some(o) => return failure(&c, o, t),
+                        None => return Outcome::fail(r, None),
+                    },
+                },
             }
         }
     };
@@ -400,6 +470,55 @@ pub(crate) fn group<T: Tracer>(m: &Model, stay: &Stay, t: &mut T) -> Outcome {
         drg: None,
         reason: Some(Reason::NoSplit { adrg }),
     }
+}
+
+/// The ADRG of the stay inside `mdc`: surgical ADRGs, then non-OR procedure ADRGs; if none
+/// matched and the stay has an OR procedure, QY; else medical ADRGs. `Err` is the outcome when
+/// no ADRG matches (QY or ungroupable), not yet traced (see [`failure`]).
+fn adrg_in_mdc<T: Tracer>(m: &Model, c: &Ctx, mdc: u16, t: &mut T) -> Result<u16, Outcome> {
+    let lists = &m.mdc_adrgs[mdc as usize];
+    for kind in [AdrgKind::Surgical, AdrgKind::NonOr] {
+        for &a in &lists[kind as usize] {
+            if match_adrg(m, c, a, t).is_some() {
+                return Ok(a);
+            }
+        }
+    }
+    if c.has_or {
+        return Err(Outcome {
+            status: Status::Qy,
+            mdc: Some(mdc),
+            adrg: None,
+            drg: None,
+            reason: Some(Reason::OrProcedureMismatch { mdc }),
+        });
+    }
+    for &a in &lists[AdrgKind::Medical as usize] {
+        if match_adrg(m, c, a, t).is_some() {
+            return Ok(a);
+        }
+    }
+    Err(Outcome::fail(Reason::NoAdrg { mdc }, Some(mdc)))
+}
+
+/// Records why no ADRG of the MDC matched (QY: the OR procedure; else no ADRG) and returns
+/// the outcome.
+fn failure<T: Tracer>(c: &Ctx, o: Outcome, t: &mut T) -> Outcome {
+    if T::ON {
+        match o.reason {
+            Some(Reason::OrProcedureMismatch { mdc }) => {
+                let (code, pos) = c
+                    .procs()
+                    .find(|p| p.hot.flags & PROC_OR != 0)
+                    .map(|p| (p.id, p.pos))
+                    .unwrap_or((0, 0));
+                t.step(Step::Qy { mdc, code, pos });
+            }
+            Some(Reason::NoAdrg { mdc }) => t.step(Step::NoAdrg { mdc }),
+            _ => {}
+        }
+    }
+    o
 }
 
 /// Sets `c.mcc` / `c.cc`. A CC or MCC whose exclusion table lists the principal diagnosis

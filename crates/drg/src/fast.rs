@@ -20,7 +20,7 @@
 //!   table is only looked at when it is (see [`Program`]);
 //! * nothing is allocated and no trace value is built.
 
-use crate::engine::{Outcome, Reason, Status};
+use crate::engine::{MissingFields, Outcome, Reason, Status};
 use crate::model::{
     code_key, AdrgData, AdrgKind, Atom, Cmp, CodeSet, CodeTable, Expr, Model, NumField, Slot,
     DIRECT, DX_INVALID_PDX, PROC_EXCLUDED, PROC_OR,
@@ -656,6 +656,10 @@ fn finish<const N: usize>(m: &Model, stay: &Stay, keys: &Keys) -> Outcome {
     if pdx_code.is_empty() {
         return fail(Reason::MissingPdx, None);
     }
+    let missing = MissingFields::of(stay);
+    if !missing.is_empty() {
+        return fail(Reason::MissingFields { fields: missing }, None);
+    }
     let (pkey, sdx_keys, proc_keys) = (keys.pdx, &keys.sdx, &keys.proc);
     let Some(pdx) = resolve(&m.dx, pdx_code, pkey) else {
         return fail(Reason::UnknownPdx, None);
@@ -770,37 +774,59 @@ fn finish<const N: usize>(m: &Model, stay: &Stay, keys: &Keys) -> Outcome {
         }
     }
 
-    // 3. MDC: entry rules, then by principal diagnosis.
-    let mdc = match chosen {
-        Some((mdc, _)) => mdc,
-        None => match p.entries.iter().find(|r| rule(r)) {
-            Some(&(mdc, _, _)) => mdc,
-            None => match mdc_by_pdx(m, pdx.mdc_mask, sc.sex) {
-                Ok(mdc) => mdc,
-                Err(r) => return fail(r, None),
-            },
-        },
+    // 4. ADRG inside an MDC: surgical, non-OR, then QY, then medical.
+    let in_mdc = |mdc: u16| -> Result<u16, Outcome> {
+        let ranges = &p.ranges[mdc as usize];
+        let first_match = |kind: AdrgKind| p.first_match(ranges[kind as usize], &cand, &f);
+        let found = first_match(AdrgKind::Surgical).or_else(|| first_match(AdrgKind::NonOr));
+        if found.is_none() && sc.has_or {
+            return Err(Outcome {
+                status: Status::Qy,
+                mdc: Some(mdc),
+                adrg: None,
+                drg: None,
+                reason: Some(Reason::OrProcedureMismatch { mdc }),
+            });
+        }
+        found
+            .or_else(|| first_match(AdrgKind::Medical))
+            .ok_or_else(|| fail(Reason::NoAdrg { mdc }, Some(mdc)))
     };
 
-    // 4. ADRG inside the MDC: surgical, non-OR, then QY, then medical.
-    let adrg = match chosen {
-        Some((_, a)) => a,
+    // 3. MDC: entry rules, then by principal diagnosis; an entry MDC entered on secondary
+    // diagnoses alone where no ADRG matches gives way to the principal diagnosis's MDC.
+    let (mdc, adrg) = match chosen {
+        Some(x) => x,
         None => {
-            let ranges = &p.ranges[mdc as usize];
-            let first_match = |kind: AdrgKind| p.first_match(ranges[kind as usize], &cand, &f);
-            let found = first_match(AdrgKind::Surgical).or_else(|| first_match(AdrgKind::NonOr));
-            if found.is_none() && sc.has_or {
-                return Outcome {
-                    status: Status::Qy,
-                    mdc: Some(mdc),
-                    adrg: None,
-                    drg: None,
-                    reason: Some(Reason::OrProcedureMismatch { mdc }),
-                };
+            let mut found = None;
+            let mut tentative = None;
+            let mut left = 0u32;
+            for r in &p.entries {
+                let bit = 1u32 << r.0;
+                if left & bit != 0 || !rule(r) {
+                    continue;
+                }
+                match in_mdc(r.0) {
+                    Ok(a) => {
+                        found = Some((r.0, a));
+                        break;
+                    }
+                    Err(o) if m.mdc_any_dx & bit != 0 && pdx.mdc_mask & bit == 0 => {
+                        left |= bit;
+                        tentative.get_or_insert(o);
+                    }
+                    Err(o) => return o,
+                }
             }
-            match found.or_else(|| first_match(AdrgKind::Medical)) {
-                Some(a) => a,
-                None => return fail(Reason::NoAdrg { mdc }, Some(mdc)),
+            match found {
+                Some(x) => x,
+                None => match mdc_by_pdx(m, pdx.mdc_mask, sc.sex) {
+                    Ok(mdc) => match in_mdc(mdc) {
+                        Ok(a) => (mdc, a),
+                        Err(o) => return o,
+                    },
+                    Err(r) => return tentative.unwrap_or_else(|| fail(r, None)),
+                },
             }
         }
     };

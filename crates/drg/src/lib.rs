@@ -36,7 +36,7 @@ mod model;
 mod pack;
 mod trace;
 
-pub use engine::{Outcome, Reason, Status};
+pub use engine::{Mandatory, MissingFields, Outcome, Reason, Status};
 pub use model::{AdrgKind, Atom, Cmp, NumField};
 pub use pack::{Manifest, PackError};
 pub use trace::{Evidence, Field, Step};
@@ -166,9 +166,13 @@ impl Catalog {
 }
 
 /// One hospital stay as the settlement list (结算清单) records it. Unknown numbers are `None`.
+///
+/// Sex, age (in years, or in days), the age in days when the age in years is 0, and the
+/// birth weight of a newborn (age in days ≤ 28) are mandatory: a stay lacking one is
+/// ungroupable with [`Reason::MissingFields`] naming it (see [`MissingFields::of`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Stay {
-    /// GB/T 2261.1: 1 male, 2 female; anything else is treated as unknown.
+    /// GB/T 2261.1: 1 male, 2 female; anything else (0 unknown, 9 unstated) is missing.
     pub sex: Option<u8>,
     pub age_years: Option<u32>,
     pub age_days: Option<u32>,

@@ -507,6 +507,10 @@ pub(crate) struct Model {
     /// ADRG ids per MDC in evaluation order, split by kind.
     pub mdc_adrgs: Vec<[Vec<u16>; 4]>,
     pub mdc_sex: Vec<Option<u8>>,
+    /// Bit i set: the diagnosis table of MDC i is read on any diagnosis (its title says
+    /// "包含以下诊断"), not on the principal diagnosis only ("包含以下主要诊断"). Only entry-rule
+    /// MDCs can be entered that way; see [`crate::engine`] for the guard it implies.
+    pub mdc_any_dx: u32,
     pub entries: Vec<(u16, Expr)>,
     pub entry_mdc_mask: u32,
     pub atoms: Vec<FlatAtom>,
@@ -668,12 +672,19 @@ impl Model {
 
         // MDC principal-diagnosis tables and body regions, as bits per table, then per code.
         let mut set_mdcs = vec![0u32; sets.len()];
+        let mut mdc_any_dx = 0u32;
         for row in tables.section("mdcdx") {
             let m = *mdc_idx
                 .get(field(&row, 0)?)
                 .ok_or_else(|| bad(row.line, "unknown MDC"))?;
             let s = set_of(field(&row, 1)?, row.line, false)?;
             set_mdcs[s as usize] |= 1 << m;
+            // The table's role; packs of format 1 have none (principal diagnosis).
+            match row.get(2) {
+                "" | "pdx" => {}
+                "dx" => mdc_any_dx |= 1 << m,
+                r => return Err(bad(row.line, format!("unknown table role {r}"))),
+            }
         }
         let mut regions = Vec::new();
         let mut set_regions = vec![0u16; sets.len()];
@@ -815,6 +826,7 @@ impl Model {
             adrg,
             mdc_adrgs,
             mdc_sex,
+            mdc_any_dx,
             entries,
             entry_mdc_mask,
             regions,

@@ -1,7 +1,7 @@
 //! The trace: compact steps with ids into the pack, rendered to text only on demand, so that
 //! recording it costs little and the fast path does not record it at all.
 
-use crate::engine::{Outcome, Reason, NO_CODE};
+use crate::engine::{MissingFields, Outcome, Reason, NO_CODE};
 use crate::model::{Atom, Cmp, Model, NumField};
 
 /// Which list of the stay a code came from.
@@ -24,6 +24,10 @@ pub struct Evidence {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
     MissingPdx,
+    /// Mandatory fields of the settlement list are missing; the stay is not grouped.
+    MissingFields {
+        fields: MissingFields,
+    },
     Mapped {
         field: Field,
         pos: u16,
@@ -60,6 +64,13 @@ pub enum Step {
         mdc: u16,
         rule: u16,
         evidence: Vec<Evidence>,
+    },
+    /// The stay met the entry rule of `mdc` on secondary diagnoses only (the MDC's table is
+    /// read on any diagnosis) and no ADRG of `mdc` matches it (`qy`: an OR procedure fits none
+    /// of its surgical ADRGs): the principal diagnosis decides the MDC instead.
+    EntryLeft {
+        mdc: u16,
+        qy: bool,
     },
     MdcByPdx {
         mdc: u16,
@@ -223,6 +234,11 @@ fn evidence(m: &Model, ev: &[Evidence]) -> String {
 pub(crate) fn render(m: &Model, s: &Step) -> String {
     match s {
         Step::MissingPdx => "no principal diagnosis given".into(),
+        Step::MissingFields { fields } => format!(
+            "not grouped: {}; the settlement list must give {}",
+            missing_text(*fields),
+            if fields.iter().count() > 1 { "them" } else { "it" }
+        ),
         Step::Mapped {
             field,
             pos,
@@ -290,6 +306,16 @@ pub(crate) fn render(m: &Model, s: &Step) -> String {
         Step::Entry { mdc: i, evidence: ev, .. } => {
             format!("MDC {} by its entry rule: {}", mdc(m, *i), evidence(m, ev))
         }
+        Step::EntryLeft { mdc: i, qy } => format!(
+            "no ADRG of {} matches{}; the stay entered it on other diagnoses only (its table \
+             is read on any diagnosis), so the principal diagnosis decides the MDC",
+            mdc(m, *i),
+            if *qy {
+                " (an OR procedure fits none of its surgical ADRGs)"
+            } else {
+                ""
+            }
+        ),
         Step::MdcByPdx {
             mdc: i,
             code,
@@ -368,6 +394,7 @@ pub(crate) fn reason_text(m: &Model, o: &Outcome) -> String {
     };
     match r {
         Reason::MissingPdx => "missing principal diagnosis".into(),
+        Reason::MissingFields { fields } => missing_text(fields),
         Reason::UnknownPdx => "unknown principal diagnosis code".into(),
         Reason::InvalidPdx => "code not allowed as principal diagnosis".into(),
         Reason::NoMdc => "principal diagnosis in no MDC table".into(),
@@ -392,4 +419,23 @@ pub(crate) fn reason_text(m: &Model, o: &Outcome) -> String {
             )
         }
     }
+}
+
+/// "missing mandatory field: sex (性别)", naming the input column and the settlement-list
+/// field of each missing one.
+fn missing_text(fields: MissingFields) -> String {
+    let names: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            let why = match f {
+                crate::Mandatory::AgeDays => ", required when age_years is 0",
+                crate::Mandatory::BirthWeight => ", required for a newborn: age_days <= 28",
+                crate::Mandatory::Sex => ", 1 or 2",
+                crate::Mandatory::Age => "",
+            };
+            format!("{} ({}{why})", f.column(), f.name_zh())
+        })
+        .collect();
+    let s = if names.len() > 1 { "s" } else { "" };
+    format!("missing mandatory field{s}: {}", names.join(", "))
 }

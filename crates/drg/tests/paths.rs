@@ -1,6 +1,6 @@
 //! The special paths of the scheme, with stays written by hand from the NHSA tables.
 mod common;
-use drg::{Reason, Status, Stay, Step};
+use drg::{Mandatory, Reason, Status, Stay, Step};
 
 fn stay(sex: u8, age: u32, pdx: &str, sdx: &[&str], procs: &[&str]) -> Stay {
     Stay {
@@ -24,18 +24,40 @@ fn newborn(days: u32, bw: Option<u32>, pdx: &str) -> Stay {
     }
 }
 
-/// (MDC, ADRG, DRG, status) of a stay under CHS-DRG 2.0.
-fn g20(s: &Stay) -> (String, String, String, Status) {
-    let g = &common::v20().grouper;
+/// (MDC, ADRG, DRG, status) of a stay under the version of `l`; the traced and the fast path
+/// (single and batch) must agree.
+fn grp(l: &common::Loaded, s: &Stay) -> (String, String, String, Status) {
+    let g = &l.grouper;
     let o = g.group_fast(s);
     let r = g.group(s);
     assert_eq!(r.outcome, o, "traced and fast paths disagree");
+    assert_eq!(g.group_many(std::slice::from_ref(s)), [o]);
     (
         g.mdc_code(&o).into(),
         g.adrg_code(&o).into(),
         g.drg_code(&o).into(),
         o.status,
     )
+}
+
+/// [`grp`] under CHS-DRG 2.0.
+fn g20(s: &Stay) -> (String, String, String, Status) {
+    grp(common::v20(), s)
+}
+
+/// [`grp`] under CHS-DRG 1.1.
+fn g11(s: &Stay) -> (String, String, String, Status) {
+    grp(common::v11(), s)
+}
+
+/// Both versions, with their names, for checks that read the same in each.
+fn both() -> [(&'static str, &'static common::Loaded); 2] {
+    [("1.1", common::v11()), ("2.0", common::v20())]
+}
+
+/// (MDC, ADRG) of a result.
+fn ma(r: &(String, String, String, Status)) -> (&str, &str) {
+    (r.0.as_str(), r.1.as_str())
 }
 
 fn trace20(s: &Stay) -> Vec<String> {
@@ -99,8 +121,16 @@ fn newborn_birth_weight_bands() {
         let r = g20(&newborn(3, bw, "P07.300x001"));
         assert_eq!((r.0.as_str(), r.1.as_str()), ("MDCP", adrg), "bw {bw:?}");
     }
-    // Without a birth weight no weight band can be chosen.
-    assert!(!g20(&newborn(3, None, "P07.300x001")).1.starts_with("PS"));
+    // Without a birth weight no weight band can be chosen: the stay is not grouped, and the
+    // reason names the missing birth weight (both versions).
+    for (v, l) in both() {
+        let o = l.grouper.group_fast(&newborn(3, None, "P07.300x001"));
+        assert_eq!(o.status, Status::Ungroupable, "{v}");
+        assert!(
+            matches!(o.reason, Some(Reason::MissingFields { fields }) if fields.contains(Mandatory::BirthWeight)),
+            "{v}: {o:?}"
+        );
+    }
 }
 
 #[test]
@@ -123,13 +153,29 @@ fn newborn_age_bands() {
         "{o:?}"
     );
     assert!(g.reason_text(&o).contains("MDCP"));
-    // Unknown age in days: the newborn rule cannot be applied either.
+    // Age 0 without the age in days: not guessed, the stay is refused naming the field.
     let mut s = newborn(3, Some(3000), "P07.300x001");
     s.age_days = None;
     assert!(matches!(
         g.group_fast(&s).reason,
-        Some(Reason::EntryNotMet { .. })
+        Some(Reason::MissingFields { fields }) if fields.contains(Mandatory::AgeDays)
     ));
+}
+
+#[test]
+fn newborn_entry_needs_the_principal_diagnosis_in_both_versions() {
+    // Both versions title the MDCP table "包含以下主要诊断": a newborn whose principal
+    // diagnosis is not a newborn diagnosis is grouped by it, even with a newborn code among
+    // the secondary diagnoses (which the PS ADRGs would accept).
+    for (v, l) in both() {
+        assert_eq!(l.pack.mdc_role["MDCP"], "pdx", "{v}");
+        let mut s = newborn(10, Some(3000), "J18.900");
+        s.secondary_dx = vec!["P07.300x001".into()];
+        let r = grp(l, &s);
+        assert_eq!((r.0.as_str(), r.3), ("MDCE", Status::Grouped), "{v}");
+        let r = grp(l, &newborn(10, Some(1200), "P07.300x001"));
+        assert_eq!(ma(&r), ("MDCP", "PS1"), "{v}");
+    }
 }
 
 #[test]
@@ -148,42 +194,218 @@ fn procedures_excluded_from_grouping_do_not_count_as_principal() {
 }
 
 #[test]
-fn hiv_by_principal_or_secondary_diagnosis() {
-    assert_eq!(g20(&stay(1, 40, "B20.000x001", &[], &[])).1, "YR1");
-    let sec = g20(&stay(1, 40, "J18.900", &["Z21.x00x001"], &[]));
-    assert_eq!((sec.0.as_str(), sec.1.as_str()), ("MDCY", "YR2"));
-    assert_eq!(g20(&stay(1, 40, "B20.000x001", &[], &["81.5100"])).1, "YC1");
+fn hiv_entry_follows_each_versions_wording() {
+    // The pack records the reading of each version's MDCY table title: 1.1 "包含以下主要诊断"
+    // (principal diagnosis only), 2.0 "包含以下诊断" (principal or other diagnosis).
+    assert_eq!(common::v11().pack.mdc_role["MDCY"], "pdx");
+    assert_eq!(common::v20().pack.mdc_role["MDCY"], "dx");
+    for (v, l) in both() {
+        // By principal diagnosis, the same in both versions.
+        let r = grp(l, &stay(1, 40, "B20.000x001", &[], &[]));
+        assert_eq!(ma(&r), ("MDCY", "YR1"), "{v}");
+        let r = grp(l, &stay(1, 40, "Z21.x00x001", &[], &[]));
+        assert_eq!(ma(&r), ("MDCY", "YR2"), "{v}");
+        let r = grp(l, &stay(1, 40, "B20.001", &[], &["32.4101"]));
+        assert_eq!(ma(&r), ("MDCY", "YC1"), "{v}");
+    }
+    // 1.1: an HIV code among the secondary diagnoses only leaves the stay in the MDC of its
+    // principal diagnosis (pneumonia, femoral fracture, lung surgery), grouped.
+    let pneumonia = g11(&stay(1, 40, "J18.900", &["Z21.x00x001"], &[]));
+    assert_eq!(
+        (ma(&pneumonia), pneumonia.3),
+        (("MDCE", "ES3"), Status::Grouped)
+    );
+    let fracture = g11(&stay(1, 40, "S72.000", &["B20.001"], &[]));
+    assert_eq!(
+        (ma(&fracture), fracture.3),
+        (("MDCI", "IR2"), Status::Grouped)
+    );
+    let surgery = g11(&stay(1, 40, "J18.900", &["B20.001"], &["32.4101"]));
+    assert_eq!(ma(&surgery), ("MDCE", "EB1"));
+    let g = &common::v11().grouper;
+    let t = g.explain(&g.group(&stay(1, 40, "J18.900", &["Z21.x00x001"], &[])));
+    assert!(!t.iter().any(|l| l.contains("MDCY")), "{t:#?}");
+    // 1.1 YC1 ("包含以下诊断" + OR procedure) does not list every MDCY code: a principal HIV
+    // diagnosis outside it with an OR procedure is the specification's QY.
+    assert_eq!(g11(&stay(1, 40, "B20.000x001", &[], &["32.4101"])).2, "YQY");
+    // 2.0: the MDCY table and YR1/YR2 read "主要诊断或其他诊断": a secondary HIV code takes the
+    // stay into MDCY, where YR1/YR2 (any diagnosis) and YC1 (any OR procedure) match.
+    let r = g20(&stay(1, 40, "J18.900", &["Z21.x00x001"], &[]));
+    assert_eq!(ma(&r), ("MDCY", "YR2"));
+    let r = g20(&stay(1, 40, "S72.000", &["B20.001"], &[]));
+    assert_eq!(ma(&r), ("MDCY", "YR1"));
+    let r = g20(&stay(1, 40, "J18.900", &["B20.001"], &["32.4101"]));
+    assert_eq!(ma(&r), ("MDCY", "YC1"));
+    let r = g20(&stay(1, 40, "B20.000x001", &[], &["32.4101"]));
+    assert_eq!(ma(&r), ("MDCY", "YC1"));
 }
 
 #[test]
-fn multiple_trauma_needs_two_body_regions() {
-    let two = g20(&stay(1, 35, "S06.200x001", &["S72.000"], &[]));
-    assert_eq!((two.0.as_str(), two.1.as_str()), ("MDCZ", "ZZ1"));
-    let op = g20(&stay(1, 35, "S06.200x001", &["S72.000"], &["01.2400x005"]));
-    assert_eq!(op.1, "ZB1");
-    // One region only (two head injuries): the MDC of the principal diagnosis.
-    let one = g20(&stay(1, 35, "S06.200x001", &["S06.000"], &[]));
-    assert_eq!(one.0, "MDCB");
+fn multiple_trauma_follows_each_versions_wording() {
+    // 1.1 titles the MDCZ tables "包含以下主要诊断" (ZZ1: "符合 MDCZ 主诊表"); 2.0 "包含以下诊断"
+    // (ZZ1: "符合 MDCZ 诊断表").
+    assert_eq!(common::v11().pack.mdc_role["MDCZ"], "pdx");
+    assert_eq!(common::v20().pack.mdc_role["MDCZ"], "dx");
+    for (v, l) in both() {
+        let two = grp(l, &stay(1, 35, "S06.200x001", &["S72.000"], &[]));
+        assert_eq!(ma(&two), ("MDCZ", "ZZ1"), "{v}");
+        let op = grp(
+            l,
+            &stay(1, 35, "S06.200x001", &["S72.000"], &["01.2400x005"]),
+        );
+        assert_eq!(op.1, "ZB1", "{v}");
+        // One region only (two head injuries): the MDC of the principal diagnosis.
+        let one = grp(l, &stay(1, 35, "S06.200x001", &["S06.000"], &[]));
+        assert_eq!(one.0, "MDCB", "{v}");
+        // The principal diagnosis is a trauma code and the OR procedure fits no ADRG of MDCZ:
+        // the specification's QY.
+        let qy = grp(l, &stay(1, 35, "S06.200x001", &["S72.000"], &["32.4101"]));
+        assert_eq!((qy.2.as_str(), qy.3), ("ZQY", Status::Qy), "{v}");
+    }
     let t = trace20(&stay(1, 35, "S06.200x001", &["S72.000"], &[]));
     assert!(
         t.iter()
             .any(|l| l.contains("MDCZ") && l.contains("body regions")),
         "{t:?}"
     );
+    // Two body regions among the secondary diagnoses only: 1.1 needs the principal diagnosis
+    // in the MDCZ table; 2.0 does not.
+    let sdx = ["S06.200x001", "S72.000"];
+    assert_eq!(g11(&stay(1, 35, "J18.900", &sdx, &[])).0, "MDCE");
+    assert_eq!(
+        ma(&g20(&stay(1, 35, "J18.900", &sdx, &[]))),
+        ("MDCZ", "ZZ1")
+    );
+    let op = g20(&stay(1, 35, "J18.900", &sdx, &["01.2400x005"]));
+    assert_eq!(ma(&op), ("MDCZ", "ZB1"));
+    // 2.0, entered on secondary diagnoses only, with an OR procedure that fits no ADRG of
+    // MDCZ (a lobectomy): not kept in MDCZ as ZQY, the principal diagnosis decides (EB1).
+    let s = stay(1, 35, "J18.900", &sdx, &["32.4101"]);
+    assert_eq!(ma(&g20(&s)), ("MDCE", "EB1"));
+    let t = trace20(&s);
+    assert!(
+        t.iter()
+            .any(|l| l.contains("no ADRG of MDCZ") && l.contains("principal diagnosis decides")),
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn mandatory_fields_are_refused_naming_the_field() {
+    use Mandatory::*;
+    let missing = |l: &common::Loaded, s: &Stay| -> Vec<Mandatory> {
+        let g = &l.grouper;
+        let o = g.group_fast(s);
+        assert_eq!(g.group(s).outcome, o);
+        match o.reason {
+            Some(Reason::MissingFields { fields }) => {
+                assert_eq!(o.status, Status::Ungroupable);
+                assert_eq!((o.mdc, g.drg_code(&o).as_ref()), (None, "0000"));
+                // The reason text names the input column of each missing field.
+                let text = g.reason_text(&o);
+                for f in fields.iter() {
+                    assert!(text.contains(f.column()), "{text}");
+                }
+                fields.iter().collect()
+            }
+            _ => vec![],
+        }
+    };
+    for (v, l) in both() {
+        let base = stay(1, 45, "I63.900", &[], &[]);
+        assert_eq!(grp(l, &base).3, Status::Grouped, "{v}");
+        // Sex unknown (before, unknown sex at 45 grouped as BV15): refused.
+        for sex in [None, Some(0), Some(3), Some(9)] {
+            let s = Stay {
+                sex,
+                ..base.clone()
+            };
+            assert_eq!(missing(l, &s), [Sex], "{v} sex {sex:?}");
+        }
+        let s = Stay {
+            age_years: None,
+            ..base.clone()
+        };
+        assert_eq!(missing(l, &s), [Age], "{v}");
+        let s = Stay {
+            age_years: Some(0),
+            ..base.clone()
+        };
+        assert_eq!(missing(l, &s), [AgeDays], "{v}");
+        // A newborn (≤ 28 days) without birth weight, or with 0 g.
+        for (days, bw) in [(0, None), (28, None), (5, Some(0))] {
+            let s = newborn(days, bw, "P07.300x001");
+            assert_eq!(missing(l, &s), [BirthWeight], "{v} {days} {bw:?}");
+        }
+        // Several at once: each is named.
+        let s = Stay {
+            sex: None,
+            age_years: Some(0),
+            ..base.clone()
+        };
+        assert_eq!(missing(l, &s), [Sex, AgeDays], "{v}");
+        let s = Stay {
+            sex: None,
+            age_years: None,
+            age_days: Some(3),
+            ..base.clone()
+        };
+        assert_eq!(missing(l, &s), [Sex, BirthWeight], "{v}");
+        // Not missing: the age in days alone; an infant of 29 days without birth weight.
+        let s = Stay {
+            age_years: None,
+            age_days: Some(40),
+            ..base.clone()
+        };
+        assert_eq!(missing(l, &s), [], "{v}");
+        assert_eq!(missing(l, &newborn(29, None, "A09.900x005")), [], "{v}");
+        // A missing principal diagnosis is reported first, as before.
+        let s = Stay {
+            sex: None,
+            principal_dx: String::new(),
+            ..base.clone()
+        };
+        assert_eq!(l.grouper.group_fast(&s).reason, Some(Reason::MissingPdx));
+        // The trace says what to fill in.
+        let g = &l.grouper;
+        let t = g.explain(&g.group(&Stay { sex: None, ..base }));
+        assert!(
+            t.iter()
+                .any(|l| l.contains("not grouped") && l.contains("sex (性别")),
+            "{t:#?}"
+        );
+    }
 }
 
 #[test]
 fn sex_checks() {
-    let g = &common::v20().grouper;
-    // Prostate hyperplasia in a woman: sex conflict, ungroupable with the reason.
-    let o = g.group_fast(&stay(2, 60, "N40.x00", &[], &[]));
-    assert_eq!(o.status, Status::Ungroupable);
-    assert!(matches!(o.reason, Some(Reason::SexConflict { .. })));
-    assert!(g.reason_text(&o).contains("MDCM"));
-    assert_eq!(g20(&stay(1, 60, "N40.x00", &[], &[])).0, "MDCM");
-    // A code in both the male and female tables follows the sex.
-    assert_eq!(g20(&stay(2, 60, "C49.503", &[], &[])).0, "MDCN");
-    assert_eq!(g20(&stay(1, 60, "C49.503", &[], &[])).0, "MDCM");
+    // Both versions name MDCM 男性…, MDCN 女性…, MDCO 妊娠…: the same sex requirements.
+    for (v, l) in both() {
+        let sexes: Vec<(&str, Option<u8>)> = ["MDCM", "MDCN", "MDCO", "MDCB"]
+            .into_iter()
+            .map(|m| (m, l.pack.mdc_sex[m]))
+            .collect();
+        let want = [
+            ("MDCM", Some(1)),
+            ("MDCN", Some(2)),
+            ("MDCO", Some(2)),
+            ("MDCB", None),
+        ];
+        assert_eq!(sexes, want, "{v}");
+        let g = &l.grouper;
+        // Prostate hyperplasia in a woman: sex conflict, ungroupable with the reason.
+        let o = g.group_fast(&stay(2, 60, "N40.x00", &[], &[]));
+        assert_eq!(o.status, Status::Ungroupable, "{v}");
+        assert!(matches!(o.reason, Some(Reason::SexConflict { .. })), "{v}");
+        assert!(g.reason_text(&o).contains("MDCM"), "{v}");
+        assert_eq!(grp(l, &stay(1, 60, "N40.x00", &[], &[])).0, "MDCM", "{v}");
+        // A delivery in a man: MDCO requires female.
+        let o = g.group_fast(&stay(1, 30, "O80.000", &[], &[]));
+        assert!(g.reason_text(&o).contains("MDCO"), "{v}: {o:?}");
+        // A code in both the male and female tables follows the sex.
+        assert_eq!(grp(l, &stay(2, 60, "I86.200", &[], &[])).0, "MDCN", "{v}");
+        assert_eq!(grp(l, &stay(1, 60, "I86.200", &[], &[])).0, "MDCM", "{v}");
+    }
 }
 
 #[test]

@@ -22,12 +22,25 @@ fn code() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A number that is mostly plausible (so that most stays get past the mandatory fields),
+/// sometimes missing, sometimes anything.
+fn num(max: u32) -> impl Strategy<Value = Option<u32>> {
+    prop_oneof![
+        3 => (0..max).prop_map(Some),
+        1 => Just(None),
+        1 => proptest::option::of(any::<u32>()),
+    ]
+}
+
 fn stay() -> impl Strategy<Value = Stay> {
     (
-        proptest::option::of(any::<u8>()),
-        proptest::option::of(any::<u32>()),
-        proptest::option::of(any::<u32>()),
-        proptest::option::of(any::<u32>()),
+        prop_oneof![
+            4 => (1u8..=2).prop_map(Some),
+            1 => proptest::option::of(any::<u8>()),
+        ],
+        num(110),
+        num(400),
+        num(5000),
         proptest::option::of(any::<u32>()),
         code(),
         proptest::collection::vec(code(), 0..30),

@@ -14,6 +14,8 @@ pub struct PackText {
     pub drgs: Vec<(String, String, u8)>,
     pub mdc_sex: HashMap<String, Option<u8>>,
     pub mdc_set: HashMap<String, usize>,
+    /// `pdx` or `dx`: whether the MDC's table is read on the principal or on any diagnosis.
+    pub mdc_role: HashMap<String, String>,
     pub entries: Vec<(String, String)>,
     pub regions: Vec<(String, usize)>,
     pub mcc: Vec<(String, u16)>,
@@ -33,6 +35,7 @@ impl PackText {
             drgs: vec![],
             mdc_sex: HashMap::new(),
             mdc_set: HashMap::new(),
+            mdc_role: HashMap::new(),
             entries: vec![],
             regions: vec![],
             mcc: vec![],
@@ -79,6 +82,8 @@ impl PackText {
                 )),
                 "mdcdx" => {
                     p.mdc_set.insert(f[0].into(), f[1].parse().unwrap());
+                    p.mdc_role
+                        .insert(f[0].into(), f.get(2).unwrap_or(&"pdx").to_string());
                 }
                 "region" => p.regions.push((f[0].into(), f[1].parse().unwrap())),
                 "mcc" => p.mcc.push((f[0].into(), f[1].parse().unwrap())),
