@@ -75,6 +75,9 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
+        .route("/logout/everywhere", post(pages::logout_everywhere))
+        .route("/account/sessions", get(pages::sessions))
+        .route("/account/sessions/{id}/end", post(pages::end_session))
         .route("/regions/{code}", get(pages::region))
         .route("/households/{id}", get(pages::household))
         .route("/members/{id}", get(pages::member))
@@ -159,25 +162,40 @@ fn security_headers(r: Router<AppState>) -> Router<AppState> {
     ))
     .layer(set(header::X_FRAME_OPTIONS, "DENY"))
     .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-    .layer(set(header::REFERRER_POLICY, "no-referrer"))
+    .layer(set(header::REFERRER_POLICY, "same-origin"))
     .layer(set(header::HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()"))
     // Pages carry personal data: not cached unless a handler says otherwise (the stylesheet).
     .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
 }
 
-/// Refuses state-changing requests whose Origin names another site: a second line of defence
-/// behind the per-form CSRF token and SameSite=Strict cookies.
+/// Refuses state-changing requests from anywhere but this site: a second line of defence behind
+/// the per-form CSRF token and SameSite=Strict cookies. A POST must not say it comes from another
+/// site (`Sec-Fetch-Site`), and an `Origin`, when sent, must be this host: `Origin: null` (a
+/// sandboxed frame, a `data:` page, a cross-site redirect) is refused too. Browsers send the real
+/// origin on same-origin form posts because the referrer policy is `same-origin`, not
+/// `no-referrer` (under which they would send `null`). Requests without either header (non-browser
+/// clients) still need the CSRF token.
 async fn same_origin_posts(req: Request, next: Next) -> Response {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        if let (Some(origin), Some(host)) = (
-            req.headers().get(header::ORIGIN),
-            req.headers().get(header::HOST),
-        ) {
-            let origin = origin.to_str().unwrap_or("");
-            let host = host.to_str().unwrap_or("");
-            let origin_host = origin.split("://").nth(1).unwrap_or("");
-            if origin != "null" && origin_host != host {
-                return error::WebError::Csrf.into_response();
+        let headers = req.headers();
+        let fetch_site = headers
+            .get("sec-fetch-site")
+            .map(|v| v.to_str().unwrap_or(""));
+        if fetch_site.is_some_and(|s| s != "same-origin" && s != "none") {
+            return error::WebError::Csrf.into_response();
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .or_else(|| req.uri().authority().map(|a| a.as_str()));
+            let origin_host = origin.to_str().ok().and_then(|o| {
+                o.strip_prefix("http://")
+                    .or_else(|| o.strip_prefix("https://"))
+            });
+            match (origin_host, host) {
+                (Some(o), Some(h)) if !o.is_empty() && o.eq_ignore_ascii_case(h) => {}
+                _ => return error::WebError::Csrf.into_response(),
             }
         }
     }

@@ -3,6 +3,7 @@
 use crate::error::{WebError, WebResult};
 use crate::session::{self, Staff};
 use crate::AppState;
+use app::auth::{Credentials, LoginError};
 use app::import::RowError;
 use app::roster::{HouseholdView, MemberRow, MemberView, RegionView, Revealed};
 use app::AppError;
@@ -156,32 +157,46 @@ pub async fn login(
     {
         return Err(WebError::Csrf);
     }
-    match state
-        .app
-        .login(&form.username, &form.password, &addr.ip().to_string())
-        .await
-    {
+    // Bounded at the edge: input past the bounds is neither looked up, stored nor echoed.
+    let credentials = match Credentials::parse(&form.username, &form.password) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(login_page(
+                &state,
+                jar,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                String::new(),
+                Some(e.to_string()),
+            ))
+        }
+    };
+    match state.app.login(&credentials, &addr.ip().to_string()).await {
         Ok((s, _)) => {
             let jar = jar
                 .remove(Cookie::build(session::LOGIN_CSRF_COOKIE).path("/login"))
                 .add(session::session_cookie(s.token, state.secure_cookies));
             Ok((jar, Redirect::to("/")).into_response())
         }
-        Err(e @ (AppError::LoginFailed | AppError::LoginLocked { .. })) => {
-            let status = if matches!(e, AppError::LoginLocked { .. }) {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            Ok(login_page(
+        Err(e @ LoginError::Failed) => Ok(login_page(
+            &state,
+            jar,
+            StatusCode::UNAUTHORIZED,
+            credentials.username().to_string(),
+            Some(e.to_string()),
+        )),
+        Err(e @ LoginError::Throttled { retry_after_secs }) => {
+            let mut r = login_page(
                 &state,
                 jar,
-                status,
-                form.username,
+                StatusCode::TOO_MANY_REQUESTS,
+                credentials.username().to_string(),
                 Some(e.to_string()),
-            ))
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+            Ok(r)
         }
-        Err(e) => Err(e.into()),
+        Err(LoginError::App(e)) => Err(e.into()),
     }
 }
 
@@ -195,6 +210,60 @@ pub async fn logout(
     state.app.logout(&staff.token, staff.actor()).await?;
     let jar = jar.remove(Cookie::build(session::SESSION_COOKIE).path("/"));
     Ok((jar, Redirect::to("/login")).into_response())
+}
+
+/// Ends every session of the signed-in user, this one included.
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: CookieJar,
+    Form(f): Form<CsrfOnly>,
+) -> WebResult<Response> {
+    staff.check_csrf(&f.csrf)?;
+    state.app.logout_everywhere(staff.actor()).await?;
+    let jar = jar.remove(Cookie::build(session::SESSION_COOKIE).path("/"));
+    Ok((jar, Redirect::to("/login")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "sessions.html")]
+struct SessionsPage {
+    nav: Option<Nav>,
+    csrf: String,
+    idle_minutes: i64,
+    sessions: Vec<app::auth::SessionView>,
+}
+
+/// The signed-in user's own live sessions: when and from where each began, when it was last
+/// used; each can be ended.
+pub async fn sessions(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+    let sessions = state.app.sessions(&staff.signed_in).await?;
+    Ok(render(
+        StatusCode::OK,
+        &SessionsPage {
+            nav: Nav::of(&staff),
+            csrf: staff.csrf().to_string(),
+            idle_minutes: app::auth::SESSION_IDLE_MINUTES,
+            sessions,
+        },
+    ))
+}
+
+/// Ends one of the signed-in user's sessions (another user's session is not found).
+pub async fn end_session(
+    State(state): State<AppState>,
+    staff: Staff,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> WebResult<Response> {
+    staff.check_csrf(&f.csrf)?;
+    let id = parse_id(&id)?;
+    if state.app.end_session(&staff.signed_in, id).await? {
+        let jar = jar.remove(Cookie::build(session::SESSION_COOKIE).path("/"));
+        return Ok((jar, Redirect::to("/login")).into_response());
+    }
+    Ok(Redirect::to("/account/sessions").into_response())
 }
 
 // ---------- the roster ----------
@@ -538,6 +607,8 @@ fn action_label(a: &str) -> String {
         "login" => "登录",
         "login.failed" => "登录失败",
         "logout" => "退出",
+        "logout.everywhere" => "退出所有登录",
+        "session.end" => "结束登录会话",
         "member.reveal" => "查看完整证件号",
         "member.place_virtual" => "划入虚拟村",
         "roster.import" => "导入花名册",
