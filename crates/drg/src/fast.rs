@@ -305,6 +305,51 @@ impl Program {
         }
     }
 
+    /// The ADRG of the stay inside `mdc`: surgical, non-OR, then QY (an OR procedure left
+    /// unmatched), then medical; `Err` is the outcome when none matches.
+    #[inline(always)]
+    fn adrg_in<const N: usize>(
+        &self,
+        mdc: u16,
+        cand: &Facts<N>,
+        f: &Facts<N>,
+        has_or: bool,
+    ) -> Result<u16, Outcome> {
+        let ranges = &self.ranges[mdc as usize];
+        let first = |kind: AdrgKind| self.first_match(ranges[kind as usize], cand, f);
+        if let Some(a) = first(AdrgKind::Surgical) {
+            return Ok(a);
+        }
+        if let Some(a) = first(AdrgKind::NonOr) {
+            return Ok(a);
+        }
+        if has_or {
+            return Err(Outcome {
+                status: Status::Qy,
+                mdc: Some(mdc),
+                adrg: None,
+                drg: None,
+                reason: Some(Reason::OrProcedureMismatch { mdc }),
+            });
+        }
+        match first(AdrgKind::Medical) {
+            Some(a) => Ok(a),
+            None => Err(fail(Reason::NoAdrg { mdc }, Some(mdc))),
+        }
+    }
+
+    /// [`Program::adrg_in`] not inlined, for the rare paths.
+    #[inline(never)]
+    fn adrg_in_cold<const N: usize>(
+        &self,
+        mdc: u16,
+        cand: &Facts<N>,
+        f: &Facts<N>,
+        has_or: bool,
+    ) -> Result<u16, Outcome> {
+        self.adrg_in(mdc, cand, f, has_or)
+    }
+
     /// The first candidate in `range` whose rule holds.
     #[inline(always)]
     fn first_match<const N: usize>(
@@ -774,59 +819,28 @@ fn finish<const N: usize>(m: &Model, stay: &Stay, keys: &Keys) -> Outcome {
         }
     }
 
-    // 4. ADRG inside an MDC: surgical, non-OR, then QY, then medical.
-    let in_mdc = |mdc: u16| -> Result<u16, Outcome> {
-        let ranges = &p.ranges[mdc as usize];
-        let first_match = |kind: AdrgKind| p.first_match(ranges[kind as usize], &cand, &f);
-        let found = first_match(AdrgKind::Surgical).or_else(|| first_match(AdrgKind::NonOr));
-        if found.is_none() && sc.has_or {
-            return Err(Outcome {
-                status: Status::Qy,
-                mdc: Some(mdc),
-                adrg: None,
-                drg: None,
-                reason: Some(Reason::OrProcedureMismatch { mdc }),
-            });
-        }
-        found
-            .or_else(|| first_match(AdrgKind::Medical))
-            .ok_or_else(|| fail(Reason::NoAdrg { mdc }, Some(mdc)))
-    };
-
-    // 3. MDC: entry rules, then by principal diagnosis; an entry MDC entered on secondary
-    // diagnoses alone where no ADRG matches gives way to the principal diagnosis's MDC.
+    // 3. MDC: entry rules, then by principal diagnosis.
     let (mdc, adrg) = match chosen {
         Some(x) => x,
         None => {
-            let mut found = None;
-            let mut tentative = None;
-            let mut left = 0u32;
-            for r in &p.entries {
-                let bit = 1u32 << r.0;
-                if left & bit != 0 || !rule(r) {
-                    continue;
-                }
-                match in_mdc(r.0) {
-                    Ok(a) => {
-                        found = Some((r.0, a));
-                        break;
-                    }
-                    Err(o) if m.mdc_any_dx & bit != 0 && pdx.mdc_mask & bit == 0 => {
-                        left |= bit;
-                        tentative.get_or_insert(o);
-                    }
-                    Err(o) => return o,
-                }
-            }
-            match found {
-                Some(x) => x,
+            let mdc = match p.entries.iter().find(|r| rule(r)) {
+                Some(&(mdc, _, _)) => mdc,
                 None => match mdc_by_pdx(m, pdx.mdc_mask, sc.sex) {
-                    Ok(mdc) => match in_mdc(mdc) {
-                        Ok(a) => (mdc, a),
-                        Err(o) => return o,
-                    },
-                    Err(r) => return tentative.unwrap_or_else(|| fail(r, None)),
+                    Ok(mdc) => mdc,
+                    Err(r) => return fail(r, None),
                 },
+            };
+            // 4. ADRG inside the MDC.
+            match p.adrg_in(mdc, &cand, &f, sc.has_or) {
+                Ok(a) => (mdc, a),
+                // Entered on secondary diagnoses only, and no ADRG matches: rare.
+                Err(o) if m.entry_mdc_mask & m.mdc_any_dx & !pdx.mdc_mask & 1 << mdc != 0 => {
+                    match leave_entry(m, &cand, &f, &sc, pdx.mdc_mask, mdc, o) {
+                        Ok(x) => x,
+                        Err(o) => return o,
+                    }
+                }
+                Err(o) => return o,
             }
         }
     };
@@ -848,6 +862,40 @@ fn finish<const N: usize>(m: &Model, stay: &Stay, keys: &Keys) -> Outcome {
             drg: None,
             reason: Some(Reason::NoSplit { adrg }),
         },
+    }
+}
+
+/// The stay met the entry rule of `mdc` (the first that holds) on secondary diagnoses only,
+/// and `failed` is what `mdc` gives (QY or no ADRG). As the engine does: the later entry rules
+/// of other MDCs, then the MDC of the principal diagnosis; if that places the stay nowhere,
+/// `failed` stands.
+#[cold]
+#[inline(never)]
+fn leave_entry<const N: usize>(
+    m: &Model,
+    cand: &Facts<N>,
+    f: &Facts<N>,
+    sc: &Scalars,
+    pdx_mdcs: u32,
+    mdc: u16,
+    failed: Outcome,
+) -> Result<(u16, u16), Outcome> {
+    let p = &m.program;
+    let mut left = 1u32 << mdc;
+    for &(mdc, start, end) in &p.entries {
+        let bit = 1u32 << mdc;
+        if left & bit != 0 || !f.holds(&p.code[start as usize..end as usize]) {
+            continue;
+        }
+        match p.adrg_in_cold(mdc, cand, f, sc.has_or) {
+            Ok(a) => return Ok((mdc, a)),
+            Err(_) if m.mdc_any_dx & bit != 0 && pdx_mdcs & bit == 0 => left |= bit,
+            Err(o) => return Err(o),
+        }
+    }
+    match mdc_by_pdx(m, pdx_mdcs, sc.sex) {
+        Ok(mdc) => p.adrg_in_cold(mdc, cand, f, sc.has_or).map(|a| (mdc, a)),
+        Err(_) => Err(failed),
     }
 }
 
