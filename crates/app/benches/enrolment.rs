@@ -295,6 +295,7 @@ async fn ledger_fixture(backend: Backend, keys: &PiiKeys) -> LedgerFixture {
         store::ledger::append(
             &mut tx,
             &store::ledger::Recording {
+                key: app.keys.chain_key(),
                 pool_code: TOWN,
                 year_id,
                 recorded_by: "bench",

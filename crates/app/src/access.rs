@@ -67,6 +67,18 @@ pub struct FundReader {
     scope: Scope,
 }
 
+/// Proof that the holder may unmask identifiers (always audited) inside `scope`.
+#[derive(Debug)]
+pub struct PiiRevealer {
+    scope: Scope,
+}
+
+impl PiiRevealer {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+
 impl FundReader {
     pub fn scope(&self) -> &Scope {
         &self.scope
@@ -165,6 +177,18 @@ impl Actor {
             Role::SystemAdmin | Role::CountyAdmin | Role::TownAdmin | Role::VillageClerk
         )
         .then(|| Enroller {
+            scope: self.scope(),
+        })
+    }
+
+    /// Who may see a member's full ID number and phone: those who must identify or call a
+    /// resident (admins, clerks). Coders, reviewers and auditors work from the masked forms.
+    pub fn pii_revealer(&self) -> Option<PiiRevealer> {
+        matches!(
+            self.role,
+            Role::SystemAdmin | Role::CountyAdmin | Role::TownAdmin | Role::VillageClerk
+        )
+        .then(|| PiiRevealer {
             scope: self.scope(),
         })
     }

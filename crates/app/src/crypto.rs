@@ -17,6 +17,7 @@ const NONCE_LEN: usize = 12;
 pub struct PiiKeys {
     cipher: Aes256Gcm,
     mac_key: [u8; 32],
+    chain_key: ledger::ChainKey,
 }
 
 impl std::fmt::Debug for PiiKeys {
@@ -54,7 +55,12 @@ impl PiiKeys {
         let cipher = Aes256Gcm::new_from_slice(&bytes[..32]).map_err(|_| KeyError::BadKey)?;
         let mut mac_key = [0u8; 32];
         mac_key.copy_from_slice(&bytes[32..]);
-        Ok(PiiKeys { cipher, mac_key })
+        let chain_key = derive_chain_key(&mac_key);
+        Ok(PiiKeys {
+            cipher,
+            mac_key,
+            chain_key,
+        })
     }
 
     pub fn from_base64(s: &str) -> Result<PiiKeys, KeyError> {
@@ -122,6 +128,12 @@ impl PiiKeys {
         String::from_utf8(pt).map_err(|_| KeyError::Decrypt)
     }
 
+    /// The key of the fund ledger's hash chain. It lives with the installation's key, not in
+    /// the database: holding the database alone does not let anyone re-seal a changed chain.
+    pub fn chain_key(&self) -> &ledger::ChainKey {
+        &self.chain_key
+    }
+
     pub fn hash(&self, kind: HashKind, value: &str) -> Vec<u8> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key)
             .expect("HMAC takes any key length");
@@ -132,6 +144,14 @@ impl PiiKeys {
         mac.update(value.as_bytes());
         mac.finalize().into_bytes().to_vec()
     }
+}
+
+/// Derived from the MAC key under its own label, so it never equals a lookup hash.
+fn derive_chain_key(mac_key: &[u8; 32]) -> ledger::ChainKey {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(mac_key).expect("HMAC takes any key length");
+    mac.update(b"shouwang ledger chain key v1\0");
+    ledger::ChainKey::new(mac.finalize().into_bytes().into())
 }
 
 #[cfg(test)]

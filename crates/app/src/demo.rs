@@ -357,7 +357,8 @@ impl App {
                 this_id,
                 today,
                 Receipt::Donation {
-                    donor_name: format!("{town_name}爱心企业联合会"),
+                    donor_name: domain::Line::parse(&format!("{town_name}爱心企业联合会"), 60)
+                        .expect("demo donor name"),
                     organisation: true,
                     amount: domain::Fen::from_yuan(20_000),
                 },

@@ -161,6 +161,18 @@ fn histogram(dist: &actuarial::aggregate::PayoutDistribution) -> Vec<(i64, f64)>
     out
 }
 
+/// A design computed under an older rules version priced different rules (fee, caps, minimum):
+/// it may be rejected, never submitted or published.
+fn check_current_rules(year: &crate::year::Year, design_version: i64) -> AppResult<()> {
+    let current = year.row.current_version;
+    if design_version != current {
+        return Err(AppError::Invalid(format!(
+            "该方案依据第 {design_version} 版规则计算，现行规则为第 {current} 版：请按现行规则重新设计后再提交审批"
+        )));
+    }
+    Ok(())
+}
+
 impl App {
     /// Runs the design for a year with the given settings and keeps it as a draft variant.
     pub async fn run_design(
@@ -259,9 +271,14 @@ impl App {
     ) -> AppResult<()> {
         let mut tx = self.db.begin_write().await?;
         let year = load_year(&mut tx, mgr.scope(), year_id).await?;
-        store::designs::get(&mut tx, year_id, id)
+        // Seeing a county pool's year (a town admin does) is not running it.
+        if !mgr.scope().contains(&year.row.pool_code) {
+            return Err(AppError::Forbidden);
+        }
+        let row = store::designs::get(&mut tx, year_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
+        check_current_rules(&year, row.rules_version)?;
         if !store::designs::transition(
             &mut tx,
             id,
@@ -313,8 +330,13 @@ impl App {
                 "设计方案须由另一人审批：您不能审批自己制作或提交的方案".into(),
             ));
         }
-        if !approve && note.trim().is_empty() {
-            return Err(AppError::Invalid("退回方案须填写原因".into()));
+        let note = &crate::error::typed_text(
+            "审批意见",
+            note,
+            (!approve).then_some("退回方案须填写原因"),
+        )?;
+        if approve {
+            check_current_rules(&year, row.rules_version)?;
         }
         let to = if approve { "approved" } else { "rejected" };
         let now = self.now_text();

@@ -258,6 +258,8 @@ impl Run<'_> {
             entry = entry.credit(Account::Contributions(*payer), *amount);
         }
         entry.check().map_err(|e| e.to_string())?;
+        domain::text::check(req.payment_reference.trim(), PAYMENT_REFERENCE_MAX)
+            .map_err(|e| format!("缴费凭证号{e}"))?;
         Ok(Planned {
             enrolment: NewEnrolment {
                 year_id: self.year.row.id,
@@ -343,7 +345,15 @@ impl App {
                 receipt_no(&year, household.id, history.len() + 1),
             )
             .map_err(AppError::Invalid)?;
-        let ids = write_planned(&mut tx, &year, &actor.username, &now, vec![planned]).await?;
+        let ids = write_planned(
+            &mut tx,
+            self.keys.chain_key(),
+            &year,
+            &actor.username,
+            &now,
+            vec![planned],
+        )
+        .await?;
         self.audit(
             &mut tx,
             actor,
@@ -455,10 +465,7 @@ impl App {
         enrolment_id: i64,
         reason: &str,
     ) -> AppResult<()> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(AppError::Invalid("冲正须填写原因".into()));
-        }
+        let reason = &crate::error::typed_text("冲正原因", reason, Some("冲正须填写原因"))?;
         let mut tx = self.db.begin_write().await?;
         let row = store::enrolment::get(&mut tx, w.scope(), enrolment_id)
             .await?
@@ -483,6 +490,7 @@ impl App {
         let numbers = store::ledger::append(
             &mut tx,
             &store::ledger::Recording {
+                key: self.keys.chain_key(),
                 pool_code: &year.row.pool_code,
                 year_id: year.row.id,
                 recorded_by: &actor.username,
@@ -509,6 +517,9 @@ impl App {
         Ok(())
     }
 }
+
+/// The longest payment reference (a bank's transaction number is 20–32 characters).
+pub const PAYMENT_REFERENCE_MAX: usize = 64;
 
 pub(crate) fn check_window(year: &Year, today: NaiveDate) -> AppResult<()> {
     if !year.is_open() {
@@ -541,6 +552,7 @@ async fn previous_members(conn: &mut store::Conn, year: &Year) -> AppResult<Hash
 /// Posts the entries and stores the enrolments; returns enrolment ids in order.
 async fn write_planned(
     conn: &mut store::Conn,
+    key: &ledger::ChainKey,
     year: &Year,
     by: &str,
     at: &str,
@@ -550,6 +562,7 @@ async fn write_planned(
     let numbers = store::ledger::append(
         conn,
         &store::ledger::Recording {
+            key,
             pool_code: &year.row.pool_code,
             year_id: year.row.id,
             recorded_by: by,
@@ -750,7 +763,15 @@ impl App {
                 members: members_enrolled,
             });
         }
-        write_planned(&mut tx, &year, &actor.username, &now, planned).await?;
+        write_planned(
+            &mut tx,
+            self.keys.chain_key(),
+            &year,
+            &actor.username,
+            &now,
+            planned,
+        )
+        .await?;
         self.audit(
             &mut tx,
             actor,

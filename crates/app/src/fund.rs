@@ -13,7 +13,8 @@ use scheme::Payer;
 #[derive(Debug, Clone)]
 pub enum Receipt {
     Donation {
-        donor_name: String,
+        /// Printed on the public notice and kept in the ledger memo for good: bounded, visible.
+        donor_name: domain::Line,
         organisation: bool,
         amount: Fen,
     },
@@ -29,6 +30,159 @@ pub enum Receipt {
     Opening {
         amount: Fen,
     },
+}
+
+/// The answer to "does this printed chain head still match the books?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadCheck {
+    /// The posting at that number still carries the printed hash.
+    Matches {
+        later_postings: i64,
+    },
+    /// The posting exists but its hash is different: the books were changed, or the numbers
+    /// were copied wrongly.
+    Differs,
+    /// The pool has fewer postings than the printed number.
+    NoSuchPosting {
+        last_seq: i64,
+    },
+    UnknownPool,
+}
+
+impl Receipt {
+    pub fn amount(&self) -> Fen {
+        match self {
+            Receipt::Donation { amount, .. }
+            | Receipt::Interest { amount }
+            | Receipt::Remittance { amount, .. }
+            | Receipt::Opening { amount } => *amount,
+        }
+    }
+
+    fn kind_code(&self) -> &'static str {
+        match self {
+            Receipt::Donation { .. } => "donation",
+            Receipt::Interest { .. } => "interest",
+            Receipt::Remittance { .. } => "remittance",
+            Receipt::Opening { .. } => "opening",
+        }
+    }
+}
+
+/// What became of a recorded receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Posted {
+        entry_no: i64,
+    },
+    /// Above the pool's review amount: waits for a second manager.
+    AwaitingReview {
+        pending_id: i64,
+    },
+}
+
+/// A receipt held for a second manager, as typed.
+#[derive(Debug, Clone)]
+pub struct PendingReceipt {
+    pub id: i64,
+    pub receipt: Receipt,
+    pub on: NaiveDate,
+    pub recorded_by: String,
+    pub recorded_at: String,
+}
+
+impl TryFrom<store::receipts::PendingRow> for PendingReceipt {
+    type Error = AppError;
+
+    fn try_from(r: store::receipts::PendingRow) -> AppResult<PendingReceipt> {
+        let bad =
+            |what: &str| AppError::Internal(anyhow::anyhow!("pending receipt {}: {what}", r.id));
+        let amount = Fen(r.amount_fen);
+        let receipt = match r.kind.as_str() {
+            "donation" => Receipt::Donation {
+                donor_name: domain::Line::parse(&r.donor_name, 200).map_err(|_| bad("donor"))?,
+                organisation: r.organisation,
+                amount,
+            },
+            "interest" => Receipt::Interest { amount },
+            "opening" => Receipt::Opening { amount },
+            "remittance" => Receipt::Remittance {
+                payer: Payer::from_code(&r.payer).ok_or_else(|| bad("payer"))?,
+                amount,
+            },
+            _ => return Err(bad("kind")),
+        };
+        Ok(PendingReceipt {
+            id: r.id,
+            receipt,
+            on: r.received_on.parse().map_err(|_| bad("date"))?,
+            recorded_by: r.recorded_by,
+            recorded_at: r.recorded_at,
+        })
+    }
+}
+
+/// The ledger entry of a receipt, after the checks that need the books (a remittance never
+/// exceeds what the payer owes; an opening balance only before the first posting).
+async fn receipt_entry(
+    tx: &mut store::Conn,
+    year: &Year,
+    on: NaiveDate,
+    receipt: &Receipt,
+) -> AppResult<Entry> {
+    let amount = receipt.amount();
+    Ok(match receipt {
+        Receipt::Donation {
+            donor_name,
+            organisation,
+            ..
+        } => {
+            let who = if *organisation { "单位" } else { "个人" };
+            Entry::new(
+                EntryKind::Donation,
+                on,
+                format!("{who}捐赠：{donor_name}"),
+                "donation",
+            )
+            .debit(Account::FundBank, amount)
+            .credit(Account::Contributions(Payer::Charity), amount)
+        }
+        Receipt::Interest { .. } => Entry::new(EntryKind::Interest, on, "基金专户利息", "")
+            .debit(Account::FundBank, amount)
+            .credit(Account::Interest, amount),
+        Receipt::Remittance { payer, .. } => {
+            let owed = books(tx, year, false)
+                .await?
+                .balance_of(Account::Receivable(*payer));
+            if amount > owed {
+                return Err(AppError::Invalid(format!(
+                    "{}应缴余额为 {owed} 元，到账金额 {amount} 元超出应收",
+                    payer.label_zh()
+                )));
+            }
+            Entry::new(
+                EntryKind::Remittance,
+                on,
+                format!("{}资金到账", payer.label_zh()),
+                format!("payer:{}", payer.code()),
+            )
+            .debit(Account::FundBank, amount)
+            .credit(Account::Receivable(*payer), amount)
+        }
+        Receipt::Opening { .. } => {
+            if store::ledger::head(tx, &year.row.pool_code)
+                .await?
+                .is_some()
+            {
+                return Err(AppError::Invalid(
+                    "基金已有账目，期初余额只能在第一笔账之前录入".into(),
+                ));
+            }
+            Entry::new(EntryKind::Opening, on, "期初余额（历年结余转入）", "")
+                .debit(Account::FundBank, amount)
+                .credit(Account::Reserve, amount)
+        }
+    })
 }
 
 /// What the one-click design may spend.
@@ -57,6 +211,7 @@ impl App {
         Ok(store::ledger::append(
             conn,
             &store::ledger::Recording {
+                key: self.keys.chain_key(),
                 pool_code: &year.row.pool_code,
                 year_id: year.row.id,
                 recorded_by: &actor.username,
@@ -84,6 +239,27 @@ impl App {
         Ok(year)
     }
 
+    /// Begins a fund write on a year the manager runs: the transaction, the pool's ledger head
+    /// locked before anything is read (see `store::ledger::lock_pool`), then the year read again
+    /// under that lock (another writer may have closed it meanwhile).
+    async fn begin_fund_write(
+        &self,
+        mgr: &SchemeManager,
+        year_id: i64,
+    ) -> AppResult<(store::Tx, Year)> {
+        let mut tx = self.db.begin_write().await?;
+        let pool = self
+            .managed_open_year(&mut tx, mgr, year_id)
+            .await?
+            .row
+            .pool_code;
+        store::ledger::lock_pool(&mut tx, &pool).await?;
+        let year = self.managed_open_year(&mut tx, mgr, year_id).await?;
+        Ok((tx, year))
+    }
+
+    /// Records money received. Up to the pool's review amount it is posted at once; above it
+    /// the receipt waits for a second manager ([`App::decide_receipt`]).
     pub async fn record_receipt(
         &self,
         mgr: &SchemeManager,
@@ -91,109 +267,196 @@ impl App {
         year_id: i64,
         on: NaiveDate,
         receipt: Receipt,
-    ) -> AppResult<i64> {
-        let mut tx = self.db.begin_write().await?;
-        let year = self.managed_open_year(&mut tx, mgr, year_id).await?;
-        let amount = match &receipt {
-            Receipt::Donation { amount, .. }
-            | Receipt::Interest { amount }
-            | Receipt::Remittance { amount, .. }
-            | Receipt::Opening { amount } => *amount,
-        };
+    ) -> AppResult<Recorded> {
+        let (mut tx, year) = self.begin_fund_write(mgr, year_id).await?;
+        let amount = receipt.amount();
         if amount.fen() <= 0 {
             return Err(AppError::Invalid("金额必须大于零".into()));
         }
-        let pool = year.row.pool_code.clone();
-        let entry = match &receipt {
+        check_receipt_date(&year, on, self.today())?;
+        let recorded = if amount > year.rules.receipt_review_above {
+            // Checked now as well, so the person typing learns of a mistake at once.
+            receipt_entry(&mut tx, &year, on, &receipt).await?;
+            let id = self
+                .hold_receipt(&mut tx, &year, actor, on, &receipt)
+                .await?;
+            Recorded::AwaitingReview { pending_id: id }
+        } else {
+            let entry_no = self
+                .post_receipt(&mut tx, &year, actor, on, &receipt)
+                .await?;
+            Recorded::Posted { entry_no }
+        };
+        tx.commit().await.map_err(store::StoreError::from)?;
+        Ok(recorded)
+    }
+
+    /// The year's receipts waiting for a second manager.
+    pub async fn pending_receipts(
+        &self,
+        r: &FundReader,
+        year_id: i64,
+    ) -> AppResult<Vec<PendingReceipt>> {
+        let mut conn = self.db.acquire().await?;
+        load_year(&mut conn, r.scope(), year_id).await?;
+        store::receipts::pending(&mut conn, year_id)
+            .await?
+            .into_iter()
+            .map(PendingReceipt::try_from)
+            .collect()
+    }
+
+    /// A second manager confirms (posts) or rejects (with a reason) a held receipt; never the
+    /// person who typed it.
+    pub async fn decide_receipt(
+        &self,
+        mgr: &SchemeManager,
+        actor: &Actor,
+        year_id: i64,
+        pending_id: i64,
+        confirm: bool,
+        note: &str,
+    ) -> AppResult<()> {
+        let note =
+            crate::error::typed_text("复核意见", note, (!confirm).then_some("退回须填写原因"))?;
+        let (mut tx, year) = self.begin_fund_write(mgr, year_id).await?;
+        let held: PendingReceipt = store::receipts::get_pending(&mut tx, year_id, pending_id)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .try_into()?;
+        if held.recorded_by == actor.username {
+            return Err(AppError::Invalid(
+                "大额到账须由另一名管理员复核：您不能复核自己录入的到账".into(),
+            ));
+        }
+        let entry_no = if confirm {
+            check_receipt_date(&year, held.on, self.today())?;
+            Some(
+                self.post_receipt(&mut tx, &year, actor, held.on, &held.receipt)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        let now = self.now_text();
+        if !store::receipts::decide(&mut tx, pending_id, entry_no, &actor.username, &now, &note)
+            .await?
+        {
+            return Err(AppError::Conflict("该笔到账已由他人复核".into()));
+        }
+        let action = if confirm {
+            "fund.receipt_confirm"
+        } else {
+            "fund.receipt_reject"
+        };
+        let detail = format!("pending {pending_id} {} {note}", held.receipt.amount());
+        self.audit(
+            &mut tx,
+            actor,
+            &year.row.pool_code,
+            action,
+            &format!("year:{year_id}"),
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+        Ok(())
+    }
+
+    /// Keeps a receipt above the review amount for a second manager.
+    async fn hold_receipt(
+        &self,
+        tx: &mut store::Conn,
+        year: &Year,
+        actor: &Actor,
+        on: NaiveDate,
+        receipt: &Receipt,
+    ) -> AppResult<i64> {
+        let (payer, donor, organisation) = match receipt {
+            Receipt::Remittance { payer, .. } => (payer.code(), "", false),
             Receipt::Donation {
                 donor_name,
                 organisation,
                 ..
-            } => {
-                if donor_name.trim().is_empty() {
-                    return Err(AppError::Invalid("请填写捐赠人或单位名称".into()));
-                }
-                let who = if *organisation { "单位" } else { "个人" };
-                Entry::new(
-                    EntryKind::Donation,
-                    on,
-                    format!("{who}捐赠：{}", donor_name.trim()),
-                    "donation",
-                )
-                .debit(Account::FundBank, amount)
-                .credit(Account::Contributions(Payer::Charity), amount)
-            }
-            Receipt::Interest { .. } => Entry::new(EntryKind::Interest, on, "基金专户利息", "")
-                .debit(Account::FundBank, amount)
-                .credit(Account::Interest, amount),
-            Receipt::Remittance { payer, .. } => {
-                let owed = books(&mut tx, &year, false)
-                    .await?
-                    .balance_of(Account::Receivable(*payer));
-                if amount > owed {
-                    return Err(AppError::Invalid(format!(
-                        "{}应缴余额为 {owed} 元，到账金额 {amount} 元超出应收",
-                        payer.label_zh()
-                    )));
-                }
-                Entry::new(
-                    EntryKind::Remittance,
-                    on,
-                    format!("{}资金到账", payer.label_zh()),
-                    format!("payer:{}", payer.code()),
-                )
-                .debit(Account::FundBank, amount)
-                .credit(Account::Receivable(*payer), amount)
-            }
-            Receipt::Opening { .. } => {
-                if store::ledger::head(&mut tx, &pool).await?.is_some() {
-                    return Err(AppError::Invalid(
-                        "基金已有账目，期初余额只能在第一笔账之前录入".into(),
-                    ));
-                }
-                Entry::new(EntryKind::Opening, on, "期初余额（历年结余转入）", "")
-                    .debit(Account::FundBank, amount)
-                    .credit(Account::Reserve, amount)
-            }
+            } => ("", donor_name.as_str(), *organisation),
+            _ => ("", "", false),
         };
+        let id = store::receipts::insert(
+            tx,
+            &store::receipts::NewPending {
+                year_id: year.row.id,
+                kind: receipt.kind_code(),
+                payer,
+                donor_name: donor,
+                organisation,
+                amount_fen: receipt.amount().fen(),
+                received_on: &on.to_string(),
+                by: &actor.username,
+                at: &self.now_text(),
+            },
+        )
+        .await?;
+        let detail = format!("{} {} pending {id}", receipt.kind_code(), receipt.amount());
+        let target = format!("year:{}", year.row.id);
+        self.audit(
+            tx,
+            actor,
+            &year.row.pool_code,
+            "fund.receipt_held",
+            &target,
+            &detail,
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Posts a receipt (and its donation row) and audits it; the caller commits.
+    async fn post_receipt(
+        &self,
+        tx: &mut store::Conn,
+        year: &Year,
+        actor: &Actor,
+        on: NaiveDate,
+        receipt: &Receipt,
+    ) -> AppResult<i64> {
+        let entry = receipt_entry(tx, year, on, receipt).await?;
         let kind = entry.kind;
-        let numbers = self.post(&mut tx, &year, actor, &[entry]).await?;
+        let entry_no = self.post(tx, year, actor, &[entry]).await?[0];
+        let amount = receipt.amount();
         if let Receipt::Donation {
             donor_name,
             organisation,
             ..
-        } = &receipt
+        } = receipt
         {
-            store::designs::insert_donation(
-                &mut tx,
-                &store::designs::NewDonation {
-                    year_id,
-                    donor_name: donor_name.trim(),
-                    donor_kind: if *organisation {
-                        "organisation"
-                    } else {
-                        "person"
-                    },
-                    amount_fen: amount.fen(),
-                    received_on: &on.to_string(),
-                    entry_no: numbers[0],
-                    by: &actor.username,
-                    at: &self.now_text(),
+            let donation = store::designs::NewDonation {
+                year_id: year.row.id,
+                donor_name: donor_name.as_str(),
+                donor_kind: if *organisation {
+                    "organisation"
+                } else {
+                    "person"
                 },
-            )
-            .await?;
+                amount_fen: amount.fen(),
+                received_on: &on.to_string(),
+                entry_no,
+                by: &actor.username,
+                at: &self.now_text(),
+            };
+            store::designs::insert_donation(tx, &donation).await?;
         }
+        let detail = format!("{} {amount} entry {entry_no}", kind.code());
+        let target = format!("year:{}", year.row.id);
         self.audit(
-            &mut tx,
+            tx,
             actor,
-            &pool,
+            &year.row.pool_code,
             "fund.receipt",
-            &format!("year:{year_id}"),
-            &format!("{} {amount} entry {}", kind.code(), numbers[0]),
+            &target,
+            &detail,
         )
         .await?;
-        tx.commit().await.map_err(store::StoreError::from)?;
-        Ok(numbers[0])
+        Ok(entry_no)
     }
 
     /// Books the government reward the pool's participation rate earns, as a receivable. Run it
@@ -204,9 +467,8 @@ impl App {
         actor: &Actor,
         year_id: i64,
     ) -> AppResult<Fen> {
-        let figures = self.year_figures(actor, year_id).await?;
-        let mut tx = self.db.begin_write().await?;
-        let year = self.managed_open_year(&mut tx, mgr, year_id).await?;
+        let (mut tx, year) = self.begin_fund_write(mgr, year_id).await?;
+        let figures = crate::year::figures_on(&mut tx, &year, mgr.scope()).await?;
         let due = figures.pool.reward_total;
         let booked = books(&mut tx, &year, true)
             .await?
@@ -252,8 +514,7 @@ impl App {
         actor: &Actor,
         year_id: i64,
     ) -> AppResult<Fen> {
-        let mut tx = self.db.begin_write().await?;
-        let year = self.managed_open_year(&mut tx, mgr, year_id).await?;
+        let (mut tx, year) = self.begin_fund_write(mgr, year_id).await?;
         let money = money_available(&mut tx, &year).await?;
         let paid = books(&mut tx, &year, true)
             .await?
@@ -287,8 +548,7 @@ impl App {
         actor: &Actor,
         year_id: i64,
     ) -> AppResult<Fen> {
-        let mut tx = self.db.begin_write().await?;
-        let year = self.managed_open_year(&mut tx, mgr, year_id).await?;
+        let (mut tx, year) = self.begin_fund_write(mgr, year_id).await?;
         let tb = books(&mut tx, &year, true).await?;
         let mut entry = Entry::new(
             EntryKind::YearClose,
@@ -387,6 +647,29 @@ impl App {
         money_available(&mut conn, &year).await
     }
 
+    /// Checks a chain head printed on a public notice against the books, for anyone (no sign
+    /// in): whether the pool's posting at `seq` still carries `hash`, and how many postings came
+    /// after it. Costs one indexed lookup, whatever the size of the pool.
+    pub async fn check_printed_head(
+        &self,
+        pool_code: &str,
+        seq: i64,
+        hash: &str,
+    ) -> AppResult<HeadCheck> {
+        let mut conn = self.db.acquire().await?;
+        let Some(head) = store::ledger::head(&mut conn, pool_code).await? else {
+            return Ok(HeadCheck::UnknownPool);
+        };
+        let posting = store::ledger::posting_at(&mut conn, pool_code, seq).await?;
+        Ok(match posting {
+            None => HeadCheck::NoSuchPosting { last_seq: head.0 },
+            Some(p) if p.hash.eq_ignore_ascii_case(hash.trim()) => HeadCheck::Matches {
+                later_postings: head.0 - seq,
+            },
+            Some(_) => HeadCheck::Differs,
+        })
+    }
+
     /// Checks every pool's chain (the `shouwang ledger verify` job): one result per pool.
     pub async fn verify_ledgers(&self) -> AppResult<Vec<Result<Verified, ledger::Break>>> {
         let mut conn = self.db.acquire().await?;
@@ -394,12 +677,59 @@ impl App {
         let mut out = Vec::with_capacity(pools.len());
         for pool in pools {
             let head = store::ledger::head(&mut conn, &pool).await?;
-            let mut v = ledger::Verifier::new(&pool);
+            let mut v = ledger::Verifier::new(&pool, self.keys.chain_key());
             let walked = store::ledger::for_each_posting(&mut conn, &pool, |p| v.push(&p)).await?;
-            out.push(walked.and_then(|()| v.finish(head.as_ref().map(|(_, h)| h.as_str()))));
+            let chain = walked.and_then(|()| v.finish(head.as_ref().map(|(_, h)| h.as_str())));
+            out.push(match chain {
+                Ok(verified) => records_agree(&mut conn, &pool).await?.map(|()| verified),
+                Err(b) => Err(b),
+            });
         }
         Ok(out)
     }
+}
+
+/// The rows kept beside the chain that carry money (enrolment totals, donations) agree with
+/// the entries they cite: whoever edits such a row without a matching (keyed) posting is found.
+async fn records_agree(conn: &mut store::Conn, pool: &str) -> AppResult<Result<(), ledger::Break>> {
+    let found = [
+        (
+            "enrolments",
+            store::ledger::enrolment_disagreeing(conn, pool).await?,
+        ),
+        (
+            "donations",
+            store::ledger::donation_disagreeing(conn, pool).await?,
+        ),
+    ];
+    Ok(
+        match found.into_iter().find_map(|(t, r)| r.map(|r| (t, r))) {
+            None => Ok(()),
+            Some((table, (id, entry_no))) => Err(ledger::Break {
+                pool_code: pool.to_string(),
+                seq: 0,
+                reason: ledger::BreakReason::RecordDisagrees {
+                    table,
+                    id,
+                    entry_no,
+                },
+            }),
+        },
+    )
+}
+
+/// Money is received during the scheme year's payment window or period, and never in the
+/// future: a receipt dated 0001-01-01 or 9999-12-31 is a typing mistake that would move the
+/// money out of every report of the year.
+fn check_receipt_date(year: &Year, on: NaiveDate, today: NaiveDate) -> AppResult<()> {
+    let first = year.rules.payment_window_start.min(year.rules.period_start);
+    let last = year.rules.period_end.min(today);
+    if on < first || on > last {
+        return Err(AppError::Invalid(format!(
+            "到账日期应在 {first} 至 {last} 之间（本年度缴费期或互助期内，且不晚于今天）"
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) fn trial_balance(sums: Vec<(String, i64, i64)>) -> AppResult<TrialBalance> {

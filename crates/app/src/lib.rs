@@ -17,8 +17,8 @@ pub mod roster;
 pub mod year;
 
 pub use access::{
-    Actor, AuditReader, DesignApprover, Enroller, FundReader, RosterWriter, SchemeManager,
-    VirtualVillagePlacer,
+    Actor, AuditReader, DesignApprover, Enroller, FundReader, PiiRevealer, RosterWriter,
+    SchemeManager, VirtualVillagePlacer,
 };
 pub use crypto::PiiKeys;
 pub use error::{AppError, AppResult};

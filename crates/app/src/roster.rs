@@ -247,11 +247,12 @@ impl App {
         })
     }
 
-    /// Shows a member's full ID number and phone. Always audited (who, when, whose, from where).
+    /// Shows a member's full ID number and phone to roles that need them (`PiiRevealer`).
+    /// Always audited (who, when, whose, from where).
     pub async fn reveal_member(&self, actor: &Actor, id: i64) -> AppResult<Revealed> {
-        let scope = actor.scope();
+        let revealer = actor.pii_revealer().ok_or(AppError::Forbidden)?;
         let mut tx = self.db.begin_write().await?;
-        let m = store::roster::get_member(&mut tx, &scope, id)
+        let m = store::roster::get_member(&mut tx, revealer.scope(), id)
             .await?
             .ok_or(AppError::NotFound)?;
         let revealed = Revealed {

@@ -200,10 +200,7 @@ impl App {
         rules: SchemeRules,
         reason: &str,
     ) -> AppResult<i64> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(AppError::Invalid("修改规则须填写修改原因".into()));
-        }
+        let reason = &crate::error::typed_text("修改原因", reason, Some("修改规则须填写修改原因"))?;
         check_rules(&rules)?;
         let mut tx = self.db.begin_write().await?;
         let year = load_year(&mut tx, mgr.scope(), id).await?;
@@ -298,54 +295,64 @@ impl App {
     pub async fn year_figures(&self, actor: &Actor, year_id: i64) -> AppResult<YearFigures> {
         let mut conn = self.db.acquire().await?;
         let year = load_year(&mut conn, &actor.scope(), year_id).await?;
-        let pool_scope = pool_scope(&year)?;
-        let villages = store::regions::villages(&mut conn, &pool_scope).await?;
-        let counts = store::roster::counts_by_village(&mut conn, &pool_scope).await?;
-        let recorded: std::collections::HashMap<String, store::enrolment::VillageEnrolment> =
-            store::enrolment::village_figures(&mut conn, year_id, &pool_scope)
-                .await?
-                .into_iter()
-                .map(|v| (v.village_code.clone(), v))
-                .collect();
-        let by_status = store::enrolment::status_counts(&mut conn, year_id).await?;
-        let inputs: Vec<scheme::VillageInput> = villages
-            .iter()
-            .map(|v| {
-                let c = counts.get(&v.code).cloned().unwrap_or_default();
-                let r = recorded.get(&v.code).cloned().unwrap_or_default();
-                scheme::VillageInput {
-                    code: v.code.clone(),
-                    name: v.name.clone(),
-                    registered: c.members as u64,
-                    enrolled: r.members as u64,
-                    registered_households: c.households as u64,
-                    enrolled_households: r.households as u64,
-                    enrolled_by_statuses: by_status
-                        .iter()
-                        .filter(|(code, _, _)| *code == v.code)
-                        .map(|(_, statuses, n)| scheme::StatusCount {
-                            statuses: statuses
-                                .split(',')
-                                .filter_map(domain::SpecialStatus::from_code)
-                                .collect(),
-                            count: *n as u64,
-                        })
-                        .collect(),
-                    special: v.is_virtual,
-                }
-            })
-            .collect();
-        let scope = actor.scope();
-        Ok(YearFigures {
-            pool: scheme::pool_figures(&year.rules, &inputs),
-            visible: villages
-                .iter()
-                .filter(|v| scope.contains(&v.code))
-                .map(|v| v.code.clone())
-                .collect(),
-            recorded,
-        })
+        figures_on(&mut conn, &year, &actor.scope()).await
     }
+}
+
+/// The year's figures read on `conn` (inside a fund write they must come from the same
+/// transaction that holds the pool's lock, or two writers would compute the same "still due").
+pub(crate) async fn figures_on(
+    conn: &mut store::Conn,
+    year: &Year,
+    scope: &store::Scope,
+) -> AppResult<YearFigures> {
+    let year_id = year.row.id;
+    let pool_scope = pool_scope(year)?;
+    let villages = store::regions::villages(conn, &pool_scope).await?;
+    let counts = store::roster::counts_by_village(conn, &pool_scope).await?;
+    let recorded: std::collections::HashMap<String, store::enrolment::VillageEnrolment> =
+        store::enrolment::village_figures(conn, year_id, &pool_scope)
+            .await?
+            .into_iter()
+            .map(|v| (v.village_code.clone(), v))
+            .collect();
+    let by_status = store::enrolment::status_counts(conn, year_id).await?;
+    let inputs: Vec<scheme::VillageInput> = villages
+        .iter()
+        .map(|v| {
+            let c = counts.get(&v.code).cloned().unwrap_or_default();
+            let r = recorded.get(&v.code).cloned().unwrap_or_default();
+            scheme::VillageInput {
+                code: v.code.clone(),
+                name: v.name.clone(),
+                registered: c.members as u64,
+                enrolled: r.members as u64,
+                registered_households: c.households as u64,
+                enrolled_households: r.households as u64,
+                enrolled_by_statuses: by_status
+                    .iter()
+                    .filter(|(code, _, _)| *code == v.code)
+                    .map(|(_, statuses, n)| scheme::StatusCount {
+                        statuses: statuses
+                            .split(',')
+                            .filter_map(domain::SpecialStatus::from_code)
+                            .collect(),
+                        count: *n as u64,
+                    })
+                    .collect(),
+                special: v.is_virtual,
+            }
+        })
+        .collect();
+    Ok(YearFigures {
+        pool: scheme::pool_figures(&year.rules, &inputs),
+        visible: villages
+            .iter()
+            .filter(|v| scope.contains(&v.code))
+            .map(|v| v.code.clone())
+            .collect(),
+        recorded,
+    })
 }
 
 /// The scope of a year's whole pool (for pool-wide arithmetic; results are aggregates).

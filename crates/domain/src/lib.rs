@@ -10,6 +10,7 @@ pub mod person;
 pub mod phone;
 pub mod region;
 pub mod role;
+pub mod text;
 
 pub use id_number::{IdNumberError, ResidentIdNumber, Sex};
 pub use money::Fen;
@@ -17,3 +18,4 @@ pub use person::{InsuranceType, PersonName, Relation, SpecialStatus};
 pub use phone::{Phone, PhoneError};
 pub use region::{RegionCode, RegionLevel};
 pub use role::Role;
+pub use text::{Line, TextError};

@@ -40,15 +40,18 @@ impl Fen {
         self.0
     }
 
+    /// The most any amount a person types may be: 1亿元. Bigger sums are typing mistakes or
+    /// attacks, and letting one into the append-only ledger would overflow every total of the
+    /// pool for good. Each pool's own, lower limits apply on top (`SchemeRules`).
+    pub const MAX_TYPED: Fen = Fen::from_yuan(100_000_000);
+
     /// Parses "12", "12.5", "12.34", "-3.00", "1,234.50" as yuan. More than two decimals is an
-    /// error rather than a silent rounding.
+    /// error rather than a silent rounding; so are thousands separators anywhere but between
+    /// groups of three digits ("1,0,0" is not 100).
     pub fn parse_yuan(input: &str) -> Result<Fen, MoneyError> {
-        let s: String = input
-            .trim()
-            .chars()
-            .filter(|c| *c != ',' && *c != '，')
-            .collect();
-        let err = || MoneyError::Format(input.trim().to_string());
+        let trimmed = input.trim();
+        let err = || MoneyError::Format(trimmed.chars().take(40).collect());
+        let s = ungroup(trimmed).ok_or_else(err)?;
         let (neg, digits) = match s.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, s.as_str()),
@@ -76,6 +79,31 @@ impl Fen {
         Ok(Fen(if neg { -v } else { v }))
     }
 
+    /// Parses an amount a person typed: like [`Fen::parse_yuan`], but never above
+    /// [`Fen::MAX_TYPED`] in size.
+    pub fn parse_typed_yuan(input: &str) -> Result<Fen, MoneyError> {
+        let v = Fen::parse_yuan(input)?;
+        if v.0.checked_abs().is_none_or(|a| a > Fen::MAX_TYPED.0) {
+            return Err(MoneyError::Overflow);
+        }
+        Ok(v)
+    }
+
+    pub fn checked_add(self, o: Fen) -> Option<Fen> {
+        self.0.checked_add(o.0).map(Fen)
+    }
+
+    pub fn checked_sub(self, o: Fen) -> Option<Fen> {
+        self.0.checked_sub(o.0).map(Fen)
+    }
+
+    /// The sum, or None if it does not fit: for totals over stored amounts.
+    pub fn checked_sum<I: IntoIterator<Item = Fen>>(items: I) -> Option<Fen> {
+        items
+            .into_iter()
+            .try_fold(Fen::ZERO, |acc, f| acc.checked_add(f))
+    }
+
     /// `self × numerator / denominator`, rounded half away from zero; used for percentages
     /// (e.g. a 10% loyalty bonus is `mul_ratio(110, 100)`).
     pub fn mul_ratio(self, numerator: i64, denominator: i64) -> Fen {
@@ -96,6 +124,29 @@ impl Fen {
     pub fn max(self, other: Fen) -> Fen {
         Fen(self.0.max(other.0))
     }
+}
+
+/// The digits of `s` without thousands separators (',' or '，'), or None when a separator is
+/// not followed by exactly three digits of the integer part.
+fn ungroup(s: &str) -> Option<String> {
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s, None),
+    };
+    let groups: Vec<&str> = int.split([',', '，']).collect();
+    if groups.len() > 1 {
+        let first = groups[0].trim_start_matches('-');
+        let bad_first = first.is_empty() || first.len() > 3;
+        if bad_first || groups[1..].iter().any(|g| g.len() != 3) {
+            return None;
+        }
+    }
+    let mut out = groups.concat();
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    Some(out)
 }
 
 impl fmt::Display for Fen {
@@ -170,6 +221,39 @@ mod tests {
         assert!(Fen::parse_yuan("abc").is_err());
         assert!(Fen::parse_yuan(".5").is_err());
         assert!(Fen::parse_yuan("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn separators_only_between_groups_of_three() {
+        assert_eq!(Fen::parse_yuan("1,234,567"), Ok(Fen(123_456_700)));
+        assert_eq!(Fen::parse_yuan("12，345.6"), Ok(Fen(1_234_560)));
+        assert_eq!(Fen::parse_yuan("-1,000"), Ok(Fen(-100_000)));
+        for bad in [
+            "1,0,0",
+            "1,00",
+            ",100",
+            "1000,000",
+            "1,000,00",
+            "1,,000",
+            "1,000.00,0",
+        ] {
+            assert!(Fen::parse_yuan(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn typed_amounts_are_bounded() {
+        assert_eq!(Fen::parse_typed_yuan("100,000,000"), Ok(Fen::MAX_TYPED));
+        assert_eq!(
+            Fen::parse_typed_yuan("92233720368547758"),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(
+            Fen::parse_typed_yuan("-100000000.01"),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(Fen::checked_sum([Fen(i64::MAX), Fen(1)]), None);
+        assert_eq!(Fen::checked_sum([Fen(2), Fen(3)]), Some(Fen(5)));
     }
 
     #[test]

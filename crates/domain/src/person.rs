@@ -204,7 +204,7 @@ impl PersonName {
             return Err(NameError::TooLong);
         }
         if s.chars()
-            .any(|c| c.is_control() || "<>\"'&;/\\{}".contains(c))
+            .any(|c| crate::text::is_hidden(c) || "<>\"'&;/\\{}".contains(c))
         {
             return Err(NameError::BadCharacter);
         }

@@ -35,6 +35,10 @@ pub struct TrialBalance {
 pub enum BalanceError {
     #[error("account code {0:?} is not in the chart of accounts")]
     UnknownAccount(String),
+    /// The sums do not fit in 64 bits: only a corrupted or attacked ledger gets here, and the
+    /// trial balance says so instead of wrapping around or aborting.
+    #[error("the ledger's totals exceed the range of a 64-bit amount in fen")]
+    Overflow,
 }
 
 impl TrialBalance {
@@ -57,11 +61,24 @@ impl TrialBalance {
                 .iter_mut()
                 .find(|r| r.account == account)
                 .expect("the chart holds every parsable account");
-            row.debits += Fen(debits);
-            row.credits += Fen(credits);
+            if debits < 0 || credits < 0 {
+                return Err(BalanceError::Overflow);
+            }
+            row.debits = row.debits.checked_add(Fen(debits)).ok_or(BalanceError::Overflow)?;
+            row.credits = row
+                .credits
+                .checked_add(Fen(credits))
+                .ok_or(BalanceError::Overflow)?;
         }
-        let total_debits = rows.iter().map(|r| r.debits).sum();
-        let total_credits = rows.iter().map(|r| r.credits).sum();
+        let total_debits =
+            Fen::checked_sum(rows.iter().map(|r| r.debits)).ok_or(BalanceError::Overflow)?;
+        let total_credits =
+            Fen::checked_sum(rows.iter().map(|r| r.credits)).ok_or(BalanceError::Overflow)?;
+        // Every balance and every total of balances is bounded by debits + credits; once that
+        // fits, the arithmetic below cannot overflow.
+        total_debits
+            .checked_add(total_credits)
+            .ok_or(BalanceError::Overflow)?;
         Ok(TrialBalance {
             rows,
             total_debits,
@@ -106,6 +123,16 @@ impl TrialBalance {
 mod tests {
     use super::*;
     use scheme::Payer;
+
+    #[test]
+    fn sums_beyond_64_bits_are_an_error_not_a_wrap() {
+        let huge = i64::MAX - 5;
+        let r = TrialBalance::from_sums(vec![
+            ("1001".to_string(), huge, 0),
+            ("2201".to_string(), 0, huge),
+        ]);
+        assert_eq!(r, Err(BalanceError::Overflow));
+    }
 
     #[test]
     fn fund_balance_equals_reserve_plus_income_less_expenditure() {

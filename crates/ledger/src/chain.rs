@@ -3,11 +3,34 @@
 //! Each stored posting carries the hash of the one before it in its pool and its own hash over
 //! every stored field. Changing any byte of any posting, deleting one, inserting one or
 //! reordering them breaks the chain from that point on, and [`Verifier`] names the first broken
-//! posting. The chain head (the last hash) is printed on every public notice: whoever keeps an
-//! old notice can later check that the ledger still contains, unchanged, the history it
-//! summarised, even if someone with database access rewrote the whole chain consistently.
+//! posting.
+//!
+//! The hashes are keyed (HMAC-SHA256 with a [`ChainKey`] that lives with the installation's
+//! key, never in the database): whoever holds only the database cannot change an amount and
+//! recompute every later hash and the head, because they cannot compute a single valid hash.
+//! The chain head (the last hash) is printed on every public notice as well, so that whoever
+//! keeps an old notice can check that the ledger still contains the history it summarised,
+//! even against someone who holds the key too.
 
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// The secret the chain's hashes are keyed with. Derived from the installation's master key by
+/// the application; 32 bytes.
+#[derive(Clone)]
+pub struct ChainKey([u8; 32]);
+
+impl ChainKey {
+    pub fn new(bytes: [u8; 32]) -> ChainKey {
+        ChainKey(bytes)
+    }
+}
+
+impl std::fmt::Debug for ChainKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChainKey(..)")
+    }
+}
 
 /// The `prev_hash` of a pool's first posting.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -40,11 +63,11 @@ impl StoredPosting {
     ///
     /// Fields are length-prefixed so that no two different postings share an encoding (moving a
     /// character from the memo to the reference changes the hash).
-    pub fn compute_hash(&self) -> String {
-        let mut h = Sha256::new();
-        h.update(b"shouwang-ledger-v1");
+    pub fn compute_hash(&self, key: &ChainKey) -> String {
+        let mut h = <Hmac<Sha256> as Mac>::new_from_slice(&key.0).expect("HMAC takes any key");
+        h.update(b"shouwang-ledger-v2");
         let mut field = |bytes: &[u8]| {
-            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(&(bytes.len() as u64).to_be_bytes());
             h.update(bytes);
         };
         field(self.prev_hash.as_bytes());
@@ -62,13 +85,13 @@ impl StoredPosting {
         field(self.memo.as_bytes());
         field(self.reference.as_bytes());
         field(&self.reverses_entry.to_be_bytes());
-        hex::encode(h.finalize())
+        hex::encode(h.finalize().into_bytes())
     }
 
     /// Fills in `prev_hash` and `hash`; what the store calls just before inserting.
-    pub fn seal(&mut self, prev_hash: &str) {
+    pub fn seal(&mut self, prev_hash: &str, key: &ChainKey) {
         self.prev_hash = prev_hash.to_string();
-        self.hash = self.compute_hash();
+        self.hash = self.compute_hash(key);
     }
 }
 
@@ -97,6 +120,14 @@ pub enum BreakReason {
     Head { recorded: String, actual: String },
     #[error("the posting belongs to pool {0}")]
     WrongPool(String),
+    /// A money-bearing row kept beside the chain (an enrolment's total, a donation's donor and
+    /// amount) disagrees with the ledger entry it cites.
+    #[error("{table} record {id} disagrees with its ledger entry {entry_no}")]
+    RecordDisagrees {
+        table: &'static str,
+        id: i64,
+        entry_no: i64,
+    },
 }
 
 /// What an intact chain proves.
@@ -110,6 +141,7 @@ pub struct Verified {
 
 /// Checks one pool's postings, fed in `seq` order, without holding them in memory.
 pub struct Verifier {
+    key: ChainKey,
     pool_code: String,
     expected_seq: i64,
     prev_hash: String,
@@ -118,8 +150,9 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    pub fn new(pool_code: &str) -> Verifier {
+    pub fn new(pool_code: &str, key: &ChainKey) -> Verifier {
         Verifier {
+            key: key.clone(),
             pool_code: pool_code.to_string(),
             expected_seq: 1,
             prev_hash: GENESIS.to_string(),
@@ -151,14 +184,21 @@ impl Verifier {
         if p.prev_hash != self.prev_hash {
             return Err(self.broken(p.seq, BreakReason::PrevHash));
         }
-        if p.compute_hash() != p.hash {
+        if p.compute_hash(&self.key) != p.hash {
             return Err(self.broken(p.seq, BreakReason::Hash));
         }
         if crate::Account::parse(&p.account).is_none() {
             return Err(self.broken(p.seq, BreakReason::UnknownAccount(p.account.clone())));
         }
-        match &mut self.entry {
-            Some((no, _, sum)) if *no == p.entry_no => *sum += p.amount_fen,
+        match self.entry {
+            Some((no, first, sum)) if no == p.entry_no => {
+                // Amounts near i64::MAX can only come from tampering: a break, not a wrap.
+                let Some(sum) = sum.checked_add(p.amount_fen) else {
+                    let reason = BreakReason::Unbalanced { entry_no: no, sum };
+                    return Err(self.broken(first, reason));
+                };
+                self.entry = Some((no, first, sum));
+            }
             _ => {
                 self.close_entry()?;
                 self.entry = Some((p.entry_no, p.seq, p.amount_fen));
@@ -208,6 +248,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn key() -> ChainKey {
+        ChainKey::new([7; 32])
+    }
+
     fn chain(n: usize) -> Vec<StoredPosting> {
         let mut out: Vec<StoredPosting> = Vec::new();
         let mut prev = GENESIS.to_string();
@@ -233,7 +277,7 @@ mod tests {
                 prev_hash: String::new(),
                 hash: String::new(),
             };
-            p.seal(&prev);
+            p.seal(&prev, &key());
             prev = p.hash.clone();
             out.push(p);
         }
@@ -241,7 +285,7 @@ mod tests {
     }
 
     fn verify(ps: &[StoredPosting], head: Option<&str>) -> Result<Verified, Break> {
-        let mut v = Verifier::new("370323104");
+        let mut v = Verifier::new("370323104", &key());
         for p in ps {
             v.push(p)?;
         }
@@ -274,12 +318,30 @@ mod tests {
         ps[3].amount_fen -= 100;
         let mut prev = GENESIS.to_string();
         for p in ps.iter_mut() {
-            p.seal(&prev);
+            p.seal(&prev, &key());
             prev = p.hash.clone();
         }
-        // Internally consistent again, but no longer the chain the notice published.
+        // Internally consistent again (possible only with the key), but no longer the chain
+        // the notice published.
         let v = verify(&ps, Some(&prev)).unwrap();
         assert_ne!(v.head, published);
+    }
+
+    /// Someone holding the database but not the key changes an amount and recomputes every
+    /// later hash and the head, with any key they can guess: the first changed posting fails.
+    #[test]
+    fn a_rewrite_without_the_key_is_caught_at_the_first_changed_posting() {
+        let mut ps = chain(6);
+        ps[2].amount_fen += 100;
+        ps[3].amount_fen -= 100;
+        let forged_key = ChainKey::new([0; 32]);
+        let mut prev = ps[1].hash.clone();
+        for p in ps[2..].iter_mut() {
+            p.seal(&prev, &forged_key);
+            prev = p.hash.clone();
+        }
+        let err = verify(&ps, Some(&prev)).unwrap_err();
+        assert_eq!((err.seq, err.reason), (3, BreakReason::Hash));
     }
 
     proptest! {

@@ -89,6 +89,8 @@ pub enum EntryError {
     ZeroLine(String),
     #[error("借贷不平衡：借方合计与贷方合计相差 {0}")]
     Unbalanced(Fen),
+    #[error("分录金额合计超出范围")]
+    Overflow,
 }
 
 /// One line of an entry: positive amounts are debits, negative amounts credits.
@@ -154,9 +156,9 @@ impl Entry {
         if let Some(l) = self.lines.iter().find(|l| l.amount.fen() == 0) {
             return Err(EntryError::ZeroLine(l.account.code()));
         }
-        let sum: i64 = self.lines.iter().map(|l| l.amount.fen()).sum();
-        if sum != 0 {
-            return Err(EntryError::Unbalanced(Fen(sum)));
+        let sum = Fen::checked_sum(self.lines.iter().map(|l| l.amount)).ok_or(EntryError::Overflow)?;
+        if sum.fen() != 0 {
+            return Err(EntryError::Unbalanced(sum));
         }
         Ok(())
     }

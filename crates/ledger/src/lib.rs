@@ -9,5 +9,5 @@ pub mod entry;
 
 pub use accounts::{Account, AccountKind};
 pub use balance::{AccountTotal, BalanceError, TrialBalance};
-pub use chain::{Break, BreakReason, StoredPosting, Verified, Verifier, GENESIS};
+pub use chain::{Break, BreakReason, ChainKey, StoredPosting, Verified, Verifier, GENESIS};
 pub use entry::{Entry, EntryError, EntryKind, Line};

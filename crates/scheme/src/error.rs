@@ -26,6 +26,18 @@ pub enum RuleError {
     },
     #[error("缴费期开始日期（{window_start}）早于互助期限开始前一年")]
     WindowTooEarly { window_start: NaiveDate },
+    #[error("{field}为{}元，超出允许范围（最多{}元）", yuan_text(*amount), yuan_text(*max))]
+    AmountTooLarge {
+        field: &'static str,
+        amount: Fen,
+        max: Fen,
+    },
+    #[error("{field}为{value}，超出允许范围（最多{max}）")]
+    NumberTooLarge {
+        field: &'static str,
+        value: u32,
+        max: u32,
+    },
     #[error("互助费标准应大于0元")]
     FeeNotPositive,
     #[error("{field}不能为负数")]
@@ -103,7 +115,12 @@ pub enum RuleError {
 }
 
 pub(crate) fn validate(r: &SchemeRules) -> Result<(), Vec<RuleError>> {
-    let mut e = Vec::new();
+    // Sizes first: the arithmetic of the other checks (sums of shares, dues per member) must
+    // never meet an amount that could overflow it.
+    let mut e = bounds(r);
+    if !e.is_empty() {
+        return Err(e);
+    }
     if r.programme_name.trim().is_empty() {
         e.push(RuleError::EmptyName);
     }
@@ -117,6 +134,64 @@ pub(crate) fn validate(r: &SchemeRules) -> Result<(), Vec<RuleError>> {
     } else {
         Err(e)
     }
+}
+
+/// The largest per-person amount (fee, a payer's share, a reward per person): far above any
+/// programme's 50–100 yuan, far below what could overflow a county's sums.
+pub const MAX_PER_PERSON: Fen = Fen::from_yuan(10_000);
+/// The largest per-stay or per-year amount (thresholds, minimum subsidy, caps, a fixed fee).
+pub const MAX_PER_CLAIM: Fen = Fen::from_yuan(10_000_000);
+
+fn bounds(r: &SchemeRules) -> Vec<RuleError> {
+    let per_person = [
+        ("互助费标准", r.fee_per_person),
+        ("个人出资", r.personal_part),
+        ("最低个人出资", r.min_personal_part),
+        ("村集体出资", r.village_collective_default),
+        ("乡镇出资", r.town_per_person),
+        ("县级出资", r.county_per_person),
+    ]
+    .into_iter()
+    .chain(
+        r.village_collective_overrides
+            .values()
+            .map(|v| ("村集体出资", *v)),
+    )
+    .chain(r.town_overrides.values().map(|v| ("乡镇出资", *v)))
+    .chain(r.reward_tiers.iter().map(|t| ("奖补标准", t.per_person)));
+    let fixed_fee = match r.service_fee {
+        ServiceFee::Fixed(f) => Some(f),
+        ServiceFee::Percent { .. } => None,
+    };
+    let per_claim = [
+        ("城乡居民医保起付金额", Some(r.thresholds.resident.amount)),
+        ("城镇职工医保起付金额", Some(r.thresholds.employee.amount)),
+        ("未参保人员起付金额", Some(r.thresholds.uninsured.amount)),
+        ("单次最低补助", Some(r.min_subsidy)),
+        ("单次最高补助", r.per_stay_cap),
+        ("年度累计最高补助", r.yearly_cap),
+        ("服务费", fixed_fee),
+        ("到账复核金额", Some(r.receipt_review_above)),
+    ]
+    .into_iter()
+    .filter_map(|(f, v)| v.map(|v| (f, v)));
+    let mut e: Vec<RuleError> = per_person
+        .map(|(f, v)| (f, v, MAX_PER_PERSON))
+        .chain(per_claim.map(|(f, v)| (f, v, MAX_PER_CLAIM)))
+        .filter(|(_, v, max)| v.fen().unsigned_abs() > max.fen().unsigned_abs())
+        .map(|(field, amount, max)| RuleError::AmountTooLarge { field, amount, max })
+        .collect();
+    for (field, value, max) in [
+        ("连续参保上浮比例（%）", r.loyalty_bonus_percent, 100),
+        ("审核期限（工作日）", r.decision_working_days, 60),
+        ("公示天数", r.notice_days, 90),
+        ("最低规模（人）", r.min_pool_size, 10_000_000),
+    ] {
+        if value > max {
+            e.push(RuleError::NumberTooLarge { field, value, max });
+        }
+    }
+    e
 }
 
 fn dates(r: &SchemeRules, e: &mut Vec<RuleError>) {
@@ -393,5 +468,34 @@ fn deadlines(r: &SchemeRules, e: &mut Vec<RuleError>) {
     }
     if r.decision_working_days == 0 {
         e.push(RuleError::NoDecisionDays);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fee of 92,233,720,368,547,758 yuan used to overflow the sum of shares inside the
+    /// check itself; now it is refused by size before any arithmetic.
+    #[test]
+    fn absurd_amounts_are_refused_before_any_arithmetic() {
+        let mut r = crate::template("yiyuan-dazhangzhuang", 2026).unwrap().rules;
+        r.fee_per_person = Fen(i64::MAX / 100 * 100);
+        r.personal_part = Fen(i64::MAX / 100 * 100);
+        r.min_subsidy = Fen(i64::MAX);
+        let errors = r.validate().unwrap_err();
+        assert!(errors.len() >= 3, "{errors:?}");
+        assert!(errors
+            .iter()
+            .all(|e| matches!(e, RuleError::AmountTooLarge { .. })));
+        assert!(errors[0].to_string().contains("超出允许范围"));
+    }
+
+    #[test]
+    fn every_template_is_within_bounds() {
+        for key in crate::TEMPLATE_KEYS {
+            let r = crate::template(key, 2026).unwrap().rules;
+            assert!(bounds(&r).is_empty(), "{key}");
+        }
     }
 }

@@ -77,6 +77,16 @@ pub struct SchemeRules {
     pub notice_days: u32,
     /// The DRG grouper version subsidies are designed and decided with (`chs-drg-2.0`, `chs-drg-1.1`).
     pub drg_version: String,
+    /// A single receipt (donation, interest, transfer, opening balance) above this is posted
+    /// only once a second manager confirms it: one person's slip of the finger must not reach
+    /// the append-only ledger unseen.
+    #[serde(default = "default_receipt_review_above")]
+    pub receipt_review_above: Fen,
+}
+
+/// 10万元: above a village's or a town's ordinary receipts, below a county's yearly transfer.
+pub fn default_receipt_review_above() -> Fen {
+    Fen::from_yuan(100_000)
 }
 
 /// Who absorbs the difference when an override changes a village's or town's part.

@@ -113,6 +113,7 @@ fn common(name: &str, year: i32) -> SchemeRules {
         decision_working_days: 5,
         notice_days: 7,
         drg_version: "chs-drg-2.0".to_string(),
+        receipt_review_above: crate::rules::default_receipt_review_above(),
     }
 }
 

@@ -13,10 +13,33 @@ use sqlx::Row;
 
 /// Who appends and when (the same for every entry of one call).
 pub struct Recording<'a> {
+    /// The installation's chain key: postings are sealed with it (never stored here).
+    pub key: &'a ::ledger::ChainKey,
     pub pool_code: &'a str,
     pub year_id: i64,
     pub recorded_by: &'a str,
     pub recorded_at: &'a str,
+}
+
+/// Takes the pool's ledger head row for the rest of the caller's transaction (creating it if the
+/// pool has none yet). A use case that reads the books and then posts what is still due calls
+/// this *first*: concurrent writers of the same pool then queue here (a row lock on PostgreSQL,
+/// the write lock on SQLite) and each reads the books only after the one before it committed,
+/// so "what is due" cannot be booked twice.
+pub async fn lock_pool(conn: &mut Conn, pool_code: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO ledger_heads (pool_code, next_seq, next_entry, last_hash) VALUES ($1, 1, 1, $2) \
+         ON CONFLICT (pool_code) DO NOTHING",
+    )
+    .bind(pool_code)
+    .bind(GENESIS)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE ledger_heads SET next_seq = next_seq WHERE pool_code = $1")
+        .bind(pool_code)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Appends `entries` (each already checked to balance) and returns their entry numbers.
@@ -68,7 +91,7 @@ pub async fn append(conn: &mut Conn, rec: &Recording<'_>, entries: &[Entry]) -> 
                 prev_hash: String::new(),
                 hash: String::new(),
             };
-            p.seal(&prev);
+            p.seal(&prev, rec.key);
             prev.clone_from(&p.hash);
             postings.push(p);
             seq += 1;
@@ -162,7 +185,10 @@ pub async fn head(conn: &mut Conn, pool_code: &str) -> Result<Option<(i64, Strin
         .bind(pool_code)
         .fetch_optional(conn)
         .await?;
-    Ok(row.map(|r| (r.get::<i64, _>(0) - 1, r.get(1))))
+    // A head row locked by `lock_pool` but never appended to still means "no postings".
+    Ok(row
+        .map(|r| (r.get::<i64, _>(0) - 1, r.get(1)))
+        .filter(|(seq, _)| *seq > 0))
 }
 
 /// Feeds a pool's postings in chain order to `visit` without loading them all (a county's
@@ -249,4 +275,57 @@ pub async fn sums(
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect())
+}
+
+/// The first enrolment of the pool whose stored total disagrees with its ledger entry (the sum
+/// of the entry's debits, in the same scheme year): `(enrolment id, the entry number)`. The
+/// enrolment row lives outside the chain; this ties it to the chain.
+pub async fn enrolment_disagreeing(conn: &mut Conn, pool_code: &str) -> Result<Option<(i64, i64)>> {
+    let row = sqlx::query(
+        "SELECT e.id, e.entry_no FROM enrolments e JOIN scheme_years y ON y.id = e.year_id \
+         WHERE y.pool_code = $1 AND e.total_fen <> COALESCE(( \
+             SELECT CAST(SUM(p.amount_fen) AS BIGINT) FROM ledger_postings p \
+             WHERE p.pool_code = y.pool_code AND p.entry_no = e.entry_no \
+               AND p.year_id = e.year_id AND p.amount_fen > 0), -1) \
+         ORDER BY e.id LIMIT 1",
+    )
+    .bind(pool_code)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+/// The first donation of the pool whose amount, donor or year disagrees with its ledger entry
+/// (the donor's name is in the entry's memo, which the chain covers): `(donation id, entry)`.
+pub async fn donation_disagreeing(conn: &mut Conn, pool_code: &str) -> Result<Option<(i64, i64)>> {
+    let row = sqlx::query(
+        "SELECT d.id, d.entry_no FROM donations d JOIN scheme_years y ON y.id = d.year_id \
+         WHERE y.pool_code = $1 AND NOT EXISTS ( \
+             SELECT 1 FROM ledger_postings p \
+             WHERE p.pool_code = y.pool_code AND p.entry_no = d.entry_no \
+               AND p.year_id = d.year_id AND p.kind = 'donation' AND p.amount_fen = d.amount_fen \
+               AND p.effective_date = d.received_on \
+               AND p.memo = (CASE WHEN d.donor_kind = 'organisation' THEN '单位' ELSE '个人' END) \
+                            || '捐赠：' || d.donor_name) \
+         ORDER BY d.id LIMIT 1",
+    )
+    .bind(pool_code)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+/// The posting at `seq` of a pool, for checking a printed chain head.
+pub async fn posting_at(
+    conn: &mut Conn,
+    pool_code: &str,
+    seq: i64,
+) -> Result<Option<StoredPosting>> {
+    let sql = format!("{SELECT_POSTING} WHERE pool_code = $1 AND seq = $2");
+    let row = sqlx::query(&sql)
+        .bind(pool_code)
+        .bind(seq)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.as_ref().map(posting))
 }

@@ -14,6 +14,7 @@ pub mod designs;
 pub mod enrolment;
 pub mod imports;
 pub mod ledger;
+pub mod receipts;
 pub mod regions;
 pub mod roster;
 pub mod users;
@@ -39,11 +40,27 @@ pub enum StoreError {
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("database error: {0}")]
-    Sqlx(#[from] sqlx::Error),
+    Sqlx(sqlx::Error),
+    /// Text the database cannot hold (PostgreSQL refuses NUL bytes in text): bad input, not a
+    /// fault of the server. The edge should have refused it first; this is the net below.
+    #[error("text the database cannot store: {0}")]
+    BadText(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("a record with the same key already exists: {0}")]
     Conflict(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            // 22021: character_not_in_repertoire (a NUL byte in text); 22P05: untranslatable.
+            sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("22021" | "22P05")) => {
+                StoreError::BadText(d.message().to_string())
+            }
+            _ => StoreError::Sqlx(e),
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -59,6 +59,41 @@ struct FundPage {
     can_manage: bool,
     payers: Vec<(&'static str, &'static str)>,
     today: String,
+    pending: Vec<PendingLine>,
+    review_above: String,
+    /// The last receipt was held for review (after the redirect).
+    held: bool,
+    me: String,
+}
+
+pub struct PendingLine {
+    pub id: i64,
+    pub kind: &'static str,
+    pub who: String,
+    pub amount: String,
+    pub on: String,
+    pub by: String,
+    pub at: String,
+}
+
+impl PendingLine {
+    fn of(p: app::fund::PendingReceipt) -> PendingLine {
+        let (kind, who) = match &p.receipt {
+            Receipt::Donation { donor_name, .. } => ("社会捐赠", donor_name.to_string()),
+            Receipt::Remittance { payer, .. } => ("出资到账", payer.label_zh().to_string()),
+            Receipt::Interest { .. } => ("利息收入", String::new()),
+            Receipt::Opening { .. } => ("期初余额", String::new()),
+        };
+        PendingLine {
+            id: p.id,
+            kind,
+            who,
+            amount: p.receipt.amount().to_string(),
+            on: p.on.to_string(),
+            by: p.recorded_by,
+            at: app::display_time(&p.recorded_at),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -66,6 +101,7 @@ pub struct FundQuery {
     as_of: Option<String>,
     year_only: Option<String>,
     before: Option<i64>,
+    held: Option<String>,
 }
 
 pub async fn fund(
@@ -133,6 +169,13 @@ pub async fn fund(
         })
         .collect();
     let head = state.app.chain_head(a, id).await?;
+    let pending = state
+        .app
+        .pending_receipts(&reader, id)
+        .await?
+        .into_iter()
+        .map(PendingLine::of)
+        .collect();
     Ok(render(
         StatusCode::OK,
         &FundPage {
@@ -161,6 +204,10 @@ pub async fn fund(
                 .map(|p| (p.code(), p.label_zh()))
                 .collect(),
             today: today.to_string(),
+            pending,
+            review_above: year.rules.receipt_review_above.to_string(),
+            held: q.held.is_some(),
+            me: a.username.clone(),
             year,
         },
     ))
@@ -178,6 +225,9 @@ pub struct ReceiptForm {
     payer: String,
 }
 
+/// The longest donor name the form takes (a registered organisation's full name fits).
+pub const DONOR_NAME_MAX: usize = 60;
+
 pub async fn record(
     State(state): State<AppState>,
     staff: Staff,
@@ -192,7 +242,8 @@ pub async fn record(
     let amount = parse_money("金额", &f.amount)?;
     let receipt = match f.kind.as_str() {
         "donation" => Receipt::Donation {
-            donor_name: f.donor.clone(),
+            donor_name: domain::Line::parse(&f.donor, DONOR_NAME_MAX)
+                .map_err(|e| AppError::Invalid(format!("捐赠人或单位名称{e}")))?,
             organisation: f.organisation.is_some(),
             amount,
         },
@@ -205,9 +256,46 @@ pub async fn record(
         },
         _ => return Err(AppError::Invalid("未知的收款类型".into()).into()),
     };
-    state
+    let recorded = state
         .app
         .record_receipt(&mgr, staff.actor(), id, on, receipt)
+        .await?;
+    Ok(match recorded {
+        app::fund::Recorded::Posted { .. } => Redirect::to(&format!("/years/{id}/fund")),
+        app::fund::Recorded::AwaitingReview { .. } => {
+            Redirect::to(&format!("/years/{id}/fund?held=1"))
+        }
+    }
+    .into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DecideReceiptForm {
+    csrf: String,
+    decision: String,
+    note: String,
+}
+
+/// A second manager confirms or rejects a held receipt.
+pub async fn decide_pending(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, pending)): Path<(String, String)>,
+    Form(f): Form<DecideReceiptForm>,
+) -> WebResult<Response> {
+    let (id, pending) = (parse_id(&id)?, parse_id(&pending)?);
+    staff.check_csrf(&f.csrf)?;
+    state.app.year(staff.actor(), id).await?;
+    let mgr = staff.actor().scheme_manager().ok_or(AppError::Forbidden)?;
+    let confirm = match f.decision.as_str() {
+        "confirm" => true,
+        "reject" => false,
+        _ => return Err(AppError::Invalid("请选择复核入账或退回".into()).into()),
+    };
+    state
+        .app
+        .decide_receipt(&mgr, staff.actor(), id, pending, confirm, &f.note)
         .await?;
     Ok(Redirect::to(&format!("/years/{id}/fund")).into_response())
 }

@@ -13,6 +13,7 @@ pub mod years;
 use app::import::ImportProgress;
 use app::App;
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -53,6 +54,7 @@ pub const ENTITY_ROUTES: &[(&str, &str)] = &[
     ("GET", "/years/{year}/fund"),
     ("POST", "/years/{year}/fund/receipts"),
     ("POST", "/years/{year}/fund/{action}"),
+    ("POST", "/years/{year}/fund/pending/{pending}/decide"),
     ("GET", "/years/{year}/design"),
     ("POST", "/years/{year}/design"),
     ("GET", "/years/{year}/designs/{design}"),
@@ -87,7 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/roster/template.xlsx", get(pages::template))
         .route(
             "/roster/import",
-            get(pages::import_form).post(pages::import_upload),
+            get(pages::import_form).post(pages::import_upload.layer(upload_limit())),
         )
         .route("/roster/import/{job}", get(pages::import_job))
         .route("/audit", get(pages::audit))
@@ -110,7 +112,7 @@ pub fn router(state: AppState) -> Router {
         .route("/years/{year}/renew", post(years::renew))
         .route(
             "/years/{year}/enrol/import",
-            get(years::enrol_import_form).post(years::enrol_import),
+            get(years::enrol_import_form).post(years::enrol_import.layer(upload_limit())),
         )
         .route("/enrolments/template.xlsx", get(years::enrol_template))
         .route("/enrolments/{enrolment}", get(years::receipt))
@@ -118,6 +120,10 @@ pub fn router(state: AppState) -> Router {
         .route("/years/{year}/fund", get(fund::fund))
         .route("/years/{year}/fund/receipts", post(fund::record))
         .route("/years/{year}/fund/{action}", post(fund::action))
+        .route(
+            "/years/{year}/fund/pending/{pending}/decide",
+            post(fund::decide_pending),
+        )
         .route(
             "/years/{year}/design",
             get(design::design_home).post(design::run),
@@ -133,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/years/{year}/table", get(design::table))
         .route("/public/years/{year}/table", get(design::public_table))
+        .route("/public/verify", get(reports::public_verify))
         .route("/years/{year}/reports", get(reports::reports))
         .route("/years/{year}/reports/{name}", get(reports::export))
         .route("/years/{year}/notice", get(reports::notice))
@@ -144,10 +151,17 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/style.css", get(style))
         .fallback(pages::not_found)
         .layer(middleware::from_fn(same_origin_posts))
-        .layer(DefaultBodyLimit::max(
-            app::import::MAX_FILE_BYTES + 64 * 1024,
-        ));
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
     security_headers(pages).with_state(state)
+}
+
+/// The most a form POST may carry. The largest form (the rules, with per-village overrides of a
+/// county) is a few kilobytes; only the two upload routes take files (see `upload_limit`).
+pub const FORM_BODY_LIMIT: usize = 64 * 1024;
+
+/// The body limit of the routes that take a spreadsheet: the file plus the form around it.
+fn upload_limit() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(app::import::MAX_FILE_BYTES + FORM_BODY_LIMIT)
 }
 
 /// Security headers on every response (等保: clickjacking, MIME sniffing, referrer leaks, and a

@@ -344,6 +344,8 @@ struct MemberPage {
     csrf: String,
     /// Virtual villages the viewer may place this member in (county admins only).
     virtual_villages: Vec<store::regions::Region>,
+    /// Whether the viewer's role may unmask identifiers at all.
+    can_reveal: bool,
 }
 
 impl MemberPage {
@@ -364,6 +366,7 @@ impl MemberPage {
             revealed,
             csrf: staff.csrf().to_string(),
             virtual_villages,
+            can_reveal: staff.actor().pii_revealer().is_some(),
         })
     }
 }

@@ -9,9 +9,10 @@ use app::reports::{workbook, Cell, Notice, Sheet};
 use app::year::Year;
 use app::AppError;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 
 /// One horizontal bar of a chart, in SVG units.
 pub struct Bar {
@@ -298,4 +299,85 @@ pub async fn notice(
             today: state.app.today().format("%Y年%m月%d日").to_string(),
         },
     ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct VerifyQuery {
+    pool: String,
+    seq: String,
+    hash: String,
+}
+
+pub struct VerifyResult {
+    ok: bool,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "public_verify.html")]
+struct VerifyPage {
+    nav: Option<Nav>,
+    pool: String,
+    seq: String,
+    hash: String,
+    result: Option<VerifyResult>,
+}
+
+/// The public check of a printed chain head (no sign-in): anyone holding a notice can see
+/// whether the books still contain, unchanged, the postings it summarised.
+pub async fn public_verify(
+    State(state): State<AppState>,
+    Query(q): Query<VerifyQuery>,
+) -> WebResult<Response> {
+    let result = if q.pool.is_empty() && q.seq.is_empty() && q.hash.is_empty() {
+        None
+    } else {
+        Some(check_head(&state, &q).await?)
+    };
+    let keep = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+    Ok(render(
+        StatusCode::OK,
+        &VerifyPage {
+            nav: None,
+            pool: keep(&q.pool, 12),
+            seq: keep(&q.seq, 12),
+            hash: keep(&q.hash, 64),
+            result,
+        },
+    ))
+}
+
+async fn check_head(state: &AppState, q: &VerifyQuery) -> WebResult<VerifyResult> {
+    let bad = |m: &str| VerifyResult {
+        ok: false,
+        message: m.to_string(),
+    };
+    let Ok(pool) = domain::RegionCode::parse(q.pool.trim()) else {
+        return Ok(bad("基金代码应为公示上印的 6 位或 9 位数字"));
+    };
+    let seq = match q.seq.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => n,
+        _ => return Ok(bad("“第几笔分录”应为正整数")),
+    };
+    let hash = q.hash.trim();
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(bad("校验码应为 64 位，由数字 0–9 和字母 a–f 组成"));
+    }
+    use app::fund::HeadCheck;
+    Ok(
+        match state.app.check_printed_head(pool.as_str(), seq, hash).await? {
+            HeadCheck::Matches { later_postings } => VerifyResult {
+                ok: true,
+                message: format!(
+                    "相符：第 {seq} 笔分录与公示时完全一致，此前的账目均未被改动。此后又记账 {later_postings} 笔。"
+                ),
+            },
+            HeadCheck::Differs => bad("不相符：该笔分录的校验码与公示不同。请核对抄写是否有误；如无误，请向县医疗互助管理部门或审计部门反映。"),
+            HeadCheck::NoSuchPosting { last_seq } => bad(&format!(
+                "不相符：该基金目前只有 {last_seq} 笔分录，没有第 {seq} 笔。请核对抄写是否有误；如无误，请向县医疗互助管理部门或审计部门反映。"
+            )),
+            HeadCheck::UnknownPool => bad("没有这个基金代码的账目，请核对公示上的基金代码"),
+        },
+    )
 }

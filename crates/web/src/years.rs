@@ -23,11 +23,17 @@ pub(crate) fn yuan(f: i64) -> String {
     Fen(f).to_string()
 }
 
+/// Money a person typed: yuan with at most two decimals, never above `Fen::MAX_TYPED`.
 pub(crate) fn parse_money(field: &str, s: &str) -> WebResult<Fen> {
-    Fen::parse_yuan(s).map_err(|_| {
-        WebError::App(AppError::Invalid(format!(
-            "“{field}”应为金额（元），例如 50 或 12.50"
-        )))
+    Fen::parse_typed_yuan(s).map_err(|e| {
+        WebError::App(AppError::Invalid(match e {
+            domain::money::MoneyError::Overflow => {
+                format!("“{field}”超出允许范围（最多 {} 元）", Fen::MAX_TYPED)
+            }
+            domain::money::MoneyError::Format(_) => {
+                format!("“{field}”应为金额（元），例如 50 或 12.50")
+            }
+        }))
     })
 }
 
@@ -55,9 +61,9 @@ fn parse_number(field: &str, s: &str) -> WebResult<u32> {
 
 /// Per mille from a percentage typed by a person: "80" → 800, "2.5" → 25.
 fn parse_percent(field: &str, s: &str) -> WebResult<u32> {
-    let f = Fen::parse_yuan(s)
+    let f = Fen::parse_typed_yuan(s)
         .ok()
-        .filter(|f| f.fen() >= 0 && f.fen() % 10 == 0)
+        .filter(|f| f.fen() >= 0 && f.fen() % 10 == 0 && f.fen() <= 100_000)
         .ok_or_else(|| {
             WebError::App(AppError::Invalid(format!(
                 "“{field}”应为百分比数字，最多一位小数，例如 80 或 2.5"
@@ -551,6 +557,8 @@ pub struct RulesForm {
     pub loyalty: String,
     /// "3%" (of the money raised) or "20000" (yuan a year).
     pub service_fee: String,
+    /// Receipts above this need a second manager.
+    pub review_above: String,
     pub reason: String,
 }
 
@@ -594,6 +602,7 @@ impl RulesForm {
                 }
                 scheme::ServiceFee::Fixed(f) => yuan_plain(f),
             },
+            review_above: yuan_plain(r.receipt_review_above),
             reason: String::new(),
         }
     }
@@ -601,7 +610,12 @@ impl RulesForm {
     /// The year's rules with this form's values.
     fn apply(&self, base: &scheme::SchemeRules) -> WebResult<scheme::SchemeRules> {
         let mut r = base.clone();
-        r.programme_name = self.programme_name.trim().to_string();
+        r.programme_name = domain::Line::parse(&self.programme_name, 60)
+            .map_err(|e| AppError::Invalid(format!("“项目名称”{e}")))?
+            .into_string();
+        if let Some(v) = parse_opt_money("大额到账复核金额", &self.review_above)? {
+            r.receipt_review_above = v;
+        }
         r.fee_per_person = parse_money("互助费标准", &self.fee)?;
         r.personal_part = parse_money("个人出资", &self.personal)?;
         r.village_collective_default = parse_money("村集体出资", &self.village)?;

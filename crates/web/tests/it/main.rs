@@ -1,7 +1,9 @@
 //! Integration tests: the real app over HTTP, on SQLite and on PostgreSQL.
 
 mod common;
+mod hostile;
 mod import;
+mod races;
 mod roster;
 mod scope;
 mod security;

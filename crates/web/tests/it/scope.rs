@@ -10,6 +10,8 @@ struct Entities {
     year: i64,
     enrolment: i64,
     design: i64,
+    /// A receipt above the review amount, held for a second manager.
+    pending: i64,
 }
 
 async fn entities_in(t: &TestApp, village: &str) -> Entities {
@@ -45,6 +47,27 @@ async fn entities_in(t: &TestApp, village: &str) -> Entities {
         )
         .await
         .unwrap();
+    let held = t
+        .app
+        .record_receipt(
+            &system.scheme_manager().unwrap(),
+            &system,
+            year,
+            t.app.today(),
+            app::fund::Receipt::Donation {
+                donor_name: domain::Line::parse("某基金会", 60).unwrap(),
+                organisation: true,
+                amount: domain::Fen::from_yuan(200_000),
+            },
+        )
+        .await
+        .unwrap();
+    let app::fund::Recorded::AwaitingReview {
+        pending_id: pending,
+    } = held
+    else {
+        panic!("200,000 yuan is above the default review amount");
+    };
     Entities {
         village: village.to_string(),
         household,
@@ -52,6 +75,7 @@ async fn entities_in(t: &TestApp, village: &str) -> Entities {
         year,
         enrolment,
         design,
+        pending,
     }
 }
 
@@ -67,6 +91,7 @@ fn fill(template: &str, e: &Entities, job: i64) -> String {
         .replace("{year}", &e.year.to_string())
         .replace("{enrolment}", &e.enrolment.to_string())
         .replace("{design}", &e.design.to_string())
+        .replace("{pending}", &e.pending.to_string())
         .replace("{action}", "reward")
         .replace("{id}", &id.to_string())
 }
@@ -161,6 +186,7 @@ async fn anonymous_visitors_see_nothing(backend: Backend) {
         year: 1,
         enrolment: 1,
         design: 1,
+        pending: 1,
     };
     for (_, template) in web::ENTITY_ROUTES.iter().filter(|(m, _)| *m == "GET") {
         let path = fill(template, &nobody, 1);

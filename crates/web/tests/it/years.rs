@@ -77,6 +77,7 @@ async fn a_town_runs_its_year(backend: Backend) {
         "yearly_cap",
         "loyalty",
         "service_fee",
+        "review_above",
     ];
     let mut form: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), field(n))).collect();
     let set = |form: &mut Vec<(String, String)>, k: &str, v: String| {

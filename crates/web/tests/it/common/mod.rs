@@ -168,6 +168,62 @@ impl Client {
         }
     }
 
+    /// Fires `n` copies of the same form POST at once (the same session, `n` connections) and
+    /// returns every answer: for proving that a "post what is still due" action books once.
+    pub async fn post_form_parallel(
+        &self,
+        n: usize,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Vec<Page> {
+        let form: Vec<(String, String)> = form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        // Open `n` keep-alive connections first (n GETs held open together), so that the POSTs
+        // below leave at the same moment instead of each waiting for a TCP handshake.
+        let warm = std::sync::Arc::new(tokio::sync::Barrier::new(n));
+        let opened: Vec<_> = (0..n)
+            .map(|_| {
+                let (http, url, warm) = (self.http.clone(), self.url("/healthz"), warm.clone());
+                tokio::spawn(async move {
+                    warm.wait().await;
+                    http.get(url).send().await.unwrap().text().await.unwrap();
+                })
+            })
+            .collect();
+        for t in opened {
+            t.await.unwrap();
+        }
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(n));
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let (http, url, form, barrier) = (
+                    self.http.clone(),
+                    self.url(path),
+                    form.clone(),
+                    barrier.clone(),
+                );
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let r = http.post(url).form(&form).send().await.unwrap();
+                    let status = r.status().as_u16();
+                    let url = r.url().to_string();
+                    Page {
+                        status,
+                        body: r.text().await.unwrap(),
+                        url,
+                    }
+                })
+            })
+            .collect();
+        let mut pages = Vec::with_capacity(n);
+        for t in tasks {
+            pages.push(t.await.unwrap());
+        }
+        pages
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
         let page = self.get("/login").await;
         let csrf = page.csrf();
