@@ -254,4 +254,16 @@ mod tests {
         assert_eq!(PersonName::parse("  "), Err(NameError::Empty));
         assert_eq!(PersonName::parse("<script>"), Err(NameError::BadCharacter));
     }
+
+    #[test]
+    fn names_with_hidden_characters_are_refused() {
+        for bad in ["王\u{202E}丽", "王\u{200B}丽", "王\0丽", "\u{2066}王丽"] {
+            assert_eq!(
+                PersonName::parse(bad),
+                Err(NameError::BadCharacter),
+                "{bad:?}"
+            );
+        }
+        assert!(PersonName::parse("阿依古丽·买买提").is_ok());
+    }
 }

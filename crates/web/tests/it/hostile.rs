@@ -5,6 +5,7 @@
 use super::common::*;
 use crate::on_both_backends;
 use app::Actor;
+use chrono::Datelike;
 
 struct World {
     t: TestApp,
@@ -342,7 +343,78 @@ async fn a_large_receipt_needs_a_second_manager(backend: Backend) {
     }
 }
 
+/// Seeing a county pool's year (a town admin does) is not running it: the town admin cannot
+/// submit its design. A fee the size that used to overflow the rules check is refused by size.
+async fn a_town_admin_cannot_submit_a_county_design(backend: Backend) {
+    let w = world(backend).await;
+    let sys = Actor::system();
+    let start = w.t.app.today().year() + 2;
+    let rules = scheme::template("anji", start).unwrap().rules;
+    let county_year =
+        w.t.app
+            .open_year(
+                &sys.scheme_manager().unwrap(),
+                &sys,
+                "370323",
+                &format!("{start}年度"),
+                "anji",
+                rules,
+                None,
+            )
+            .await
+            .unwrap();
+    // A real design of the town's year, filed under the county year (as the county would have
+    // run it once the county pool has money).
+    let mgr = sys.scheme_manager().unwrap();
+    let params = app::design::DesignParams::default();
+    let town_design =
+        w.t.app
+            .run_design(&mgr, &sys, w.year, params)
+            .await
+            .unwrap();
+    let mut conn = w.t.app.db.acquire().await.unwrap();
+    let row = store::designs::get(&mut conn, w.year, town_design)
+        .await
+        .unwrap()
+        .unwrap();
+    let design = store::designs::insert(
+        &mut conn,
+        &store::designs::NewDesign {
+            year_id: county_year,
+            rules_version: 1,
+            params_json: &row.params_json,
+            summary_json: &row.summary_json,
+            amounts_json: &row.amounts_json,
+            by: "county",
+            at: &row.created_at,
+        },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let submitted = w
+        .town
+        .post_form(
+            &format!("/years/{county_year}/designs/{design}/submit"),
+            &[("csrf", &w.csrf)],
+        )
+        .await;
+    assert_eq!(submitted.status, 403, "{}", submitted.body);
+
+    // The rules form refuses a per-person fee beyond any programme's by size.
+    let mut rules = w.t.app.year(&sys, w.year).await.unwrap().rules;
+    rules.fee_per_person = domain::Fen::MAX_TYPED;
+    rules.personal_part = domain::Fen::MAX_TYPED;
+    let refused =
+        w.t.app
+            .change_rules(&sys.scheme_manager().unwrap(), &sys, w.year, rules, "试探")
+            .await
+            .unwrap_err();
+    assert!(refused.to_string().contains("超出允许范围"), "{refused}");
+}
+
 on_both_backends!(
+    a_town_admin_cannot_submit_a_county_design,
     a_large_receipt_needs_a_second_manager,
     absurd_amounts_and_dates_are_refused_and_the_pool_stays_usable,
     fields_and_bodies_are_bounded,
