@@ -187,7 +187,7 @@ async fn a_design_under_old_rules_cannot_be_submitted(backend: Backend) {
     let design: i64 = run.url.rsplit('/').next().unwrap().parse().unwrap();
     let year = w.t.app.year(&sys, w.year).await.unwrap();
     let mut rules = year.rules.clone();
-    rules.min_subsidy = rules.min_subsidy + domain::Fen::from_yuan(100);
+    rules.min_subsidy += domain::Fen::from_yuan(100);
     w.t.app
         .change_rules(
             &sys.scheme_manager().unwrap(),

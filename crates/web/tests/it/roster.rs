@@ -24,7 +24,7 @@ async fn town_admin_browses_and_finds(backend: Backend) {
         .unwrap();
     assert!(members > 200);
     assert!(
-        home.has(&format!("登记 ")) && home.has(&members.to_string()),
+        home.has("登记 ") && home.has(&members.to_string()),
         "town total {members} shown"
     );
 
