@@ -398,6 +398,16 @@ impl App {
         // see each other, so no more than the limit get through.
         let user = {
             let mut conn = self.db.acquire().await?;
+            // An address that is plainly throttled already is refused without writing anything
+            // (a flood of refused attempts costs reads only); the count after the reservation
+            // below is the one that decides.
+            let earlier =
+                store::users::login_failure_counts(&mut conn, username, &key, &since, 0).await?;
+            if let Some(secs) = retry_after(&earlier, now) {
+                return Err(LoginError::Throttled {
+                    retry_after_secs: secs,
+                });
+            }
             let attempt = store::users::record_login_failure(
                 &mut conn,
                 username,

@@ -251,7 +251,8 @@ pub struct FailureCounts {
     pub address_oldest: Option<String>,
 }
 
-/// Failures from `ip` since `since`, leaving out the attempt `except_id` (the caller's own).
+/// Failures from `ip` since `since`, leaving out the attempt `except_id` (the caller's own; 0
+/// leaves out none).
 pub async fn login_failure_counts(
     conn: &mut Conn,
     username: &str,
