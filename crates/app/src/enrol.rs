@@ -661,8 +661,13 @@ impl App {
         enforce_window: bool,
         write: bool,
     ) -> AppResult<BulkOutcome> {
-        let mut tx = self.db.begin_write().await?;
-        let year = load_year(&mut tx, w.scope(), year_id).await?;
+        // Everything is read and checked on a plain connection, before the write lock is asked
+        // for: the check of a large file used to hold SQLite's write lock, so every other write
+        // of the installation waited for it. What the check read may change before the write:
+        // the unique indexes refuse a household or member enrolled meanwhile, and the year's
+        // rules version and state are compared again inside the write transaction.
+        let mut conn = self.db.acquire().await?;
+        let year = load_year(&mut conn, w.scope(), year_id).await?;
         if enforce_window {
             check_window(&year, today)?;
         }
@@ -672,7 +677,8 @@ impl App {
             w.scope().clone()
         };
         let roster =
-            store::enrolment::roster_lines(&mut tx, &pool_scope, None, &today.to_string()).await?;
+            store::enrolment::roster_lines(&mut conn, &pool_scope, None, &today.to_string())
+                .await?;
         let mut by_household: HashMap<(&str, &str), Vec<&RosterLine>> = HashMap::new();
         for l in &roster {
             by_household
@@ -680,14 +686,15 @@ impl App {
                 .or_default()
                 .push(l);
         }
-        let enrolled: HashMap<i64, usize> = enrolment_counts(&mut tx, year_id).await?;
+        let enrolled: HashMap<i64, usize> = enrolment_counts(&mut conn, year_id).await?;
         let active: std::collections::HashSet<i64> =
-            store::enrolment::enrolled_households(&mut tx, year_id, &pool_scope)
+            store::enrolment::enrolled_households(&mut conn, year_id, &pool_scope)
                 .await?
                 .into_iter()
                 .map(|(id, _, _)| id)
                 .collect();
-        let previous = previous_members(&mut tx, &year).await?;
+        let previous = previous_members(&mut conn, &year).await?;
+        drop(conn);
         let now = self.now_text();
         let run = Run {
             year: &year,
@@ -757,11 +764,20 @@ impl App {
         }
         let count = planned.len();
         if !write {
-            // Dropping the transaction rolls it back; nothing was written anyway.
             return Ok(BulkOutcome::Enrolled {
                 households: count,
                 members: members_enrolled,
             });
+        }
+        let mut tx = self.db.begin_write().await?;
+        let current = store::years::get(&mut tx, w.scope(), year_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if current.current_version != year.row.current_version || current.status != year.row.status
+        {
+            return Err(AppError::Conflict(
+                "检查期间本年度的规则或状态有变更，本次没有登记任何一户，请重新提交".into(),
+            ));
         }
         write_planned(
             &mut tx,

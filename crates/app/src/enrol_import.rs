@@ -10,12 +10,9 @@
 
 use crate::crypto::HashKind;
 use crate::enrol::{BulkHousehold, BulkOutcome, LeaveOut, PaymentMethod, RowError};
-use crate::import::cell_text;
-use crate::import::MAX_FILE_BYTES;
+use crate::import::{quoted, sheet, upload_slot, Errors, MAX_FILE_BYTES};
 use crate::{Actor, App, AppError, AppResult, Enroller, PiiKeys};
-use calamine::Reader;
 use domain::ResidentIdNumber;
-use std::io::Cursor;
 
 /// The template's columns, in order. Reading matches by header text, so a clerk may reorder
 /// them; the last three may be left out of the sheet altogether.
@@ -42,12 +39,17 @@ const SEPARATORS: [char; 2] = [';', '；'];
 /// Longest receipt or transfer reference accepted.
 pub const MAX_REFERENCE_CHARS: usize = 64;
 
+/// Most problems one refusal lists (the lowest rows); the others are counted in a last line.
+pub const MAX_SHOWN_PROBLEMS: usize = 200;
+
 /// The rows of a file that are well-formed, and the problems of the others.
 #[derive(Debug, Clone, Default)]
 pub struct Parsed {
     pub households: Vec<BulkHousehold>,
     /// Row 0 means the whole file (unreadable, wrong header, no data).
     pub errors: Vec<RowError>,
+    /// Problems found but not listed in `errors` (beyond the first of their column).
+    pub unlisted: usize,
 }
 
 fn labels<T: Copy>(all: &[T], label: impl Fn(T) -> &'static str) -> String {
@@ -156,6 +158,7 @@ fn whole_file(message: impl Into<String>) -> Parsed {
             row: 0,
             message: message.into(),
         }],
+        unlisted: 0,
     }
 }
 
@@ -167,69 +170,70 @@ fn split_list(s: &str) -> Vec<&str> {
 }
 
 /// Reads an enrolment file: every well-formed row as a [`BulkHousehold`] (left-out members by
-/// the keyed hash of their ID number) and every problem by row and column.
+/// the keyed hash of their ID number) and every problem by row and column. The file is read by
+/// the same bounded reader as the roster import, and the problems are bounded the same way
+/// (the first of each column, then a count).
 pub fn parse_enrolment_xlsx(bytes: &[u8], keys: &PiiKeys) -> Parsed {
-    let Ok(mut wb) = calamine::Xlsx::new(Cursor::new(bytes)) else {
-        return whole_file("无法读取文件：请上传 .xlsx 格式的参保登记表（可先下载模板）");
-    };
-    let range = match wb.worksheet_range_at(0) {
-        Some(Ok(r)) => r,
-        _ => return whole_file("文件中没有工作表"),
-    };
-    let mut rows = range.rows();
-    let Some(header) = rows.next() else {
-        return whole_file("文件是空的");
-    };
-    let mut map = [usize::MAX; COLUMNS.len()];
-    for (i, cell) in header.iter().enumerate() {
-        let h = cell.to_string();
-        if let Some(c) = COLUMNS.iter().position(|c| *c == h.trim()) {
-            map[c] = i;
-        }
-    }
-    let missing: Vec<&str> = REQUIRED
-        .into_iter()
-        .filter(|c| map[*c] == usize::MAX)
-        .map(|c| COLUMNS[c])
-        .collect();
-    if !missing.is_empty() {
-        return whole_file(format!(
-            "表头缺少列：{}。请使用参保登记模板（第一行为表头）",
-            missing.join("、")
-        ));
-    }
-    let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
     let mut out = Parsed::default();
-    for (i, r) in rows.enumerate() {
-        let row = start_row + i + 2;
-        let mut errors = Vec::new();
-        let mut cells: [String; COLUMNS.len()] = Default::default();
-        for (c, &src) in map.iter().enumerate() {
-            if src == usize::MAX {
-                continue;
+    let mut errors = Errors::default();
+    let read = sheet::read_first_sheet(
+        bytes,
+        &COLUMNS,
+        |map| {
+            let missing: Vec<&str> = REQUIRED
+                .into_iter()
+                .filter(|c| map[*c].is_none())
+                .map(|c| COLUMNS[c])
+                .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "表头缺少列：{}。请使用参保登记模板（第一行为表头）",
+                    missing.join("、")
+                ))
             }
-            match r.get(src).map(cell_text).unwrap_or(Ok(String::new())) {
-                Ok(t) => cells[c] = t,
-                Err(msg) => errors.push(RowError {
+        },
+        |r| {
+            let row = r.row;
+            let mut failed = !r.errors.is_empty();
+            for (c, message) in r.errors {
+                errors.push(crate::import::RowError {
                     row,
-                    message: format!("{}：{msg}", COLUMNS[c]),
-                }),
+                    column: COLUMNS[c].to_string(),
+                    message,
+                });
             }
-        }
-        if errors.is_empty() && cells.iter().all(String::is_empty) {
-            continue; // blank lines in the middle of a sheet are common and harmless
-        }
-        let parsed = parse_row(&cells, row, keys, &mut |col, message| {
-            errors.push(RowError {
-                row,
-                message: format!("{}：{message}", COLUMNS[col]),
-            })
-        });
-        match parsed {
-            Some(h) if errors.is_empty() => out.households.push(h),
-            _ => out.errors.extend(errors),
-        }
+            if !failed && r.cells.iter().all(String::is_empty) {
+                return; // blank lines in the middle of a sheet are common and harmless
+            }
+            let parsed = parse_row(&r.cells, row, keys, &mut |col, message| {
+                failed = true;
+                errors.push(crate::import::RowError {
+                    row,
+                    column: COLUMNS[col].to_string(),
+                    message,
+                })
+            });
+            match parsed {
+                Some(h) if !failed => out.households.push(h),
+                _ => {}
+            }
+        },
+    );
+    if let Err(message) = read {
+        return whole_file(message);
     }
+    let report = errors.finish();
+    out.errors = report
+        .shown
+        .into_iter()
+        .map(|e| RowError {
+            row: e.row,
+            message: format!("{}：{}", e.column, e.message),
+        })
+        .collect();
+    out.unlisted = report.total - out.errors.len();
     if out.households.is_empty() && out.errors.is_empty() {
         return whole_file("文件中没有数据行");
     }
@@ -254,7 +258,7 @@ fn parse_row(
     } else if village_code.len() != 12 || !village_code.bytes().all(|b| b.is_ascii_digit()) {
         fail(
             C_VCODE,
-            format!("“{village_code}”不是12位数字的村（社区）代码"),
+            format!("{}不是12位数字的村（社区）代码", quoted(village_code)),
         );
     }
     let household_no = &c[C_HNO];
@@ -271,7 +275,11 @@ fn parse_row(
         if m.is_none() {
             fail(
                 C_METHOD,
-                format!("无法识别“{}”（应为{}）", c[C_METHOD], method_labels()),
+                format!(
+                    "无法识别{}（应为{}）",
+                    quoted(&c[C_METHOD]),
+                    method_labels()
+                ),
             );
         }
         m
@@ -309,7 +317,7 @@ fn parse_row(
             Some(x) => reasons.push(x),
             None => fail(
                 C_REASONS,
-                format!("无法识别“{r}”（应为{}）", reason_labels()),
+                format!("无法识别{}（应为{}）", quoted(r), reason_labels()),
             ),
         }
     }
@@ -355,19 +363,23 @@ impl App {
     ) -> AppResult<BulkOutcome> {
         if bytes.len() > MAX_FILE_BYTES {
             return Err(AppError::Invalid(format!(
-                "文件过大（上限{}MB）",
+                "文件过大（上限{}MB），请分成几个文件上传",
                 MAX_FILE_BYTES / 1024 / 1024
             )));
         }
+        // One of a few uploads at a time; the file is read and checked before the database's
+        // write lock is asked for (see `App::enrol_bulk`).
+        let _slot = upload_slot().await;
         let owned = bytes.to_vec();
         let keys = self.keys.clone();
         let parsed = tokio::task::spawn_blocking(move || parse_enrolment_xlsx(&owned, &keys))
             .await
-            .map_err(|e| AppError::Internal(e.into()))?;
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("reading the enrolment file: {e}")))?;
         if parsed.errors.is_empty() {
             return self.enrol_bulk(w, actor, year_id, &parsed.households).await;
         }
         let mut errors = parsed.errors;
+        let mut unlisted = parsed.unlisted;
         let whole_file = errors.iter().any(|e| e.row == 0);
         if !whole_file && !parsed.households.is_empty() {
             errors.extend(
@@ -377,8 +389,27 @@ impl App {
         }
         // Stable: within a row, the cell problems come before the database's.
         errors.sort_by_key(|e| e.row);
-        Ok(BulkOutcome::Refused(errors))
+        Ok(BulkOutcome::Refused(bounded(errors, &mut unlisted)))
     }
+}
+
+/// The first [`MAX_SHOWN_PROBLEMS`] problems, and a last line saying how many more there are.
+fn bounded(mut errors: Vec<RowError>, unlisted: &mut usize) -> Vec<RowError> {
+    if errors.len() > MAX_SHOWN_PROBLEMS {
+        *unlisted += errors.len() - MAX_SHOWN_PROBLEMS;
+        errors.truncate(MAX_SHOWN_PROBLEMS);
+    }
+    if *unlisted > 0 {
+        errors.push(RowError {
+            row: 0,
+            message: format!(
+                "另有 {} 处问题未列出（共 {} 处），请先改正以上问题后重新上传",
+                unlisted,
+                errors.len() + *unlisted
+            ),
+        });
+    }
+    errors
 }
 
 #[cfg(test)]
@@ -404,7 +435,8 @@ mod tests {
     #[test]
     fn template_has_the_header_and_an_instructions_sheet() {
         let bytes = enrolment_template_xlsx();
-        let wb = calamine::Xlsx::new(Cursor::new(bytes.clone())).unwrap();
+        use calamine::Reader;
+        let wb = calamine::Xlsx::new(std::io::Cursor::new(bytes.clone())).unwrap();
         assert_eq!(wb.sheet_names(), vec!["参保登记", "填写说明"]);
         let p = parse_enrolment_xlsx(&bytes, &keys());
         assert!(p.households.is_empty());
@@ -559,7 +591,8 @@ mod tests {
 
     #[test]
     fn numbers_excel_cannot_hold_exactly_are_refused() {
-        assert!(cell_text(&calamine::Data::Float(370323196003150011.0)).is_err());
-        assert_eq!(cell_text(&calamine::Data::Float(12.0)).unwrap(), "12");
+        use sheet::cell_text;
+        assert!(cell_text(&calamine::DataRef::Float(370323196003150011.0)).is_err());
+        assert_eq!(cell_text(&calamine::DataRef::Float(12.0)).unwrap(), "12");
     }
 }

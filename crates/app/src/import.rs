@@ -1,17 +1,26 @@
 //! Roster import from .xlsx: the whole file is checked first and every bad row is reported, in
 //! Chinese, row by row; a file with any error changes nothing. A good file is written in one
-//! transaction. Rows already registered in the same household are recognised and skipped, so
-//! importing the same file twice adds nothing the second time.
+//! transaction, together with the job's outcome. Rows already registered in the same household
+//! are recognised and skipped, so importing the same file twice adds nothing the second time.
+//!
+//! Files are read by [`sheet`] (shared with the bulk enrolment) within fixed limits; the error
+//! report is bounded ([`MAX_SHOWN_PER_KIND`] per column, with counts of the rest); at most
+//! [`MAX_CONCURRENT_UPLOADS`] uploads are read and checked at once, off the async runtime, and a
+//! panic while reading ends as a failed job, not a failed server.
 
 use crate::crypto::HashKind;
 use crate::{Actor, App, AppError, AppResult, RosterWriter};
-use calamine::{Data, DataType, Reader};
 use chrono::NaiveDate;
 use domain::{InsuranceType, PersonName, Phone, Relation, ResidentIdNumber, SpecialStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Cursor;
 use std::sync::{Arc, Mutex};
+
+pub mod sheet;
+#[doc(hidden)]
+pub mod testing;
+
+pub use sheet::{MAX_CELL_CHARS, MAX_COLUMNS, MAX_DATA_ROWS, MAX_FILE_BYTES};
 
 /// The template's columns, in order. Reading matches by header text, so a clerk may reorder
 /// columns; either the village code or the village name is enough.
@@ -41,8 +50,27 @@ const C_STATUS: usize = 8;
 const C_SINCE: usize = 9;
 const C_ADDR: usize = 10;
 
-/// Largest file accepted (bytes): a 100,000-member roster is about 5 MB.
-pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
+/// Longest household address kept (characters).
+pub const MAX_ADDRESS_CHARS: usize = 100;
+/// Longest household number (characters).
+pub const MAX_HOUSEHOLD_NO_CHARS: usize = 30;
+/// How many errors of one kind (one column, or the file as a whole) a report lists; the others
+/// are counted. 200,000 bad rows used to be stored as 1,000,000 errors (57 MB in one row).
+pub const MAX_SHOWN_PER_KIND: usize = 100;
+/// Uploads (roster imports and bulk enrolments) read and checked at the same time; the others
+/// wait their turn. Each may take a few hundred megabytes at the limits.
+pub const MAX_CONCURRENT_UPLOADS: usize = 2;
+
+static UPLOAD_SLOTS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(MAX_CONCURRENT_UPLOADS);
+
+/// Waits for a turn to read and check an upload (see [`MAX_CONCURRENT_UPLOADS`]).
+pub(crate) async fn upload_slot() -> tokio::sync::SemaphorePermit<'static> {
+    UPLOAD_SLOTS
+        .acquire()
+        .await
+        .expect("the upload semaphore is never closed")
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RowError {
@@ -52,13 +80,108 @@ pub struct RowError {
     pub message: String,
 }
 
+/// Errors of one kind that a bounded report does not list.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Omitted {
+    /// The column (empty: the file as a whole).
+    pub column: String,
+    pub count: usize,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportOutcome {
     pub total_rows: usize,
     pub added_households: usize,
     pub added_members: usize,
     pub unchanged_rows: usize,
+    /// The listed errors: at most [`MAX_SHOWN_PER_KIND`] per column, the lowest rows first.
     pub errors: Vec<RowError>,
+    /// All errors found, listed or not.
+    pub error_total: usize,
+    /// Per column, how many errors `errors` leaves out.
+    pub omitted: Vec<Omitted>,
+}
+
+impl ImportOutcome {
+    fn refused(total_rows: usize, report: ErrorReport) -> ImportOutcome {
+        ImportOutcome {
+            total_rows,
+            errors: report.shown,
+            error_total: report.total,
+            omitted: report.omitted,
+            ..Default::default()
+        }
+    }
+}
+
+/// Collects a file's errors within a bound: per kind (column), the [`MAX_SHOWN_PER_KIND`]
+/// lowest rows are kept and the rest only counted, so a file of 200,000 bad rows costs a few
+/// hundred kept errors however many it has.
+#[derive(Default)]
+pub(crate) struct Errors {
+    kinds: HashMap<String, (usize, Vec<RowError>)>,
+    total: usize,
+}
+
+/// A finished, bounded error report.
+pub(crate) struct ErrorReport {
+    pub(crate) shown: Vec<RowError>,
+    pub(crate) total: usize,
+    pub(crate) omitted: Vec<Omitted>,
+}
+
+impl Errors {
+    pub(crate) fn push(&mut self, e: RowError) {
+        self.total += 1;
+        let kind = match self.kinds.get_mut(&e.column) {
+            Some(k) => k,
+            None => self.kinds.entry(e.column.clone()).or_default(),
+        };
+        kind.0 += 1;
+        kind.1.push(e);
+        if kind.1.len() >= 2 * MAX_SHOWN_PER_KIND {
+            kind.1.sort_by_key(|e| e.row);
+            kind.1.truncate(MAX_SHOWN_PER_KIND);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    pub(crate) fn finish(self) -> ErrorReport {
+        let mut shown = Vec::new();
+        let mut omitted = Vec::new();
+        for (column, (count, mut kept)) in self.kinds {
+            kept.sort_by_key(|e| e.row);
+            kept.truncate(MAX_SHOWN_PER_KIND);
+            if count > kept.len() {
+                omitted.push(Omitted {
+                    column,
+                    count: count - kept.len(),
+                });
+            }
+            shown.extend(kept);
+        }
+        shown.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
+        omitted.sort_by(|a, b| a.column.cmp(&b.column));
+        ErrorReport {
+            shown,
+            total: self.total,
+            omitted,
+        }
+    }
+}
+
+/// A clerk's text quoted back in an error message, shortened (cells may be 200 characters).
+pub(crate) fn quoted(s: &str) -> String {
+    const SHOWN: usize = 24;
+    if s.chars().count() > SHOWN {
+        let head: String = s.chars().take(SHOWN).collect();
+        format!("“{head}…”")
+    } else {
+        format!("“{s}”")
+    }
 }
 
 /// Live progress of running imports, shared with the progress page. Kept in memory because it
@@ -77,18 +200,24 @@ pub struct Progress {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Phase {
+    /// Waiting for a turn (other uploads are being read).
     #[default]
+    Waiting,
     Reading,
     Checking,
     Writing,
+    /// The import has ended; its outcome is being stored (retried until the database answers).
+    Recording,
 }
 
 impl Phase {
     pub fn label_zh(self) -> &'static str {
         match self {
+            Phase::Waiting => "正在排队等待",
             Phase::Reading => "正在读取文件",
             Phase::Checking => "正在逐行检查",
             Phase::Writing => "正在写入",
+            Phase::Recording => "正在保存导入结果",
         }
     }
 }
@@ -163,99 +292,66 @@ struct RawRow {
     cells: [String; COLUMNS.len()],
 }
 
-/// A spreadsheet cell as text (shared by the roster and enrolment uploads).
-pub(crate) fn cell_text(d: &Data) -> Result<String, &'static str> {
-    Ok(match d {
-        Data::Empty => String::new(),
-        Data::String(s) => s.trim().to_string(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) => {
-            // Excel stores numbers as doubles: beyond 15 digits they are no longer exact, which
-            // silently corrupts ID numbers typed as numbers. Refuse rather than guess.
-            if f.fract() != 0.0 || f.abs() >= 1e15 {
-                return Err("数字格式不精确，请将该列设为“文本”格式后重新填写");
-            }
-            format!("{}", *f as i64)
-        }
-        Data::Bool(b) => b.to_string(),
-        Data::DateTime(_) | Data::DateTimeIso(_) => match d.as_date() {
-            Some(date) => date.format("%Y-%m-%d").to_string(),
-            None => return Err("日期无效"),
-        },
-        Data::DurationIso(s) => s.clone(),
-        Data::Error(_) => return Err("单元格包含公式错误"),
-    })
-}
-
-fn read_rows(bytes: &[u8]) -> Result<Vec<RawRow>, Vec<RowError>> {
-    let whole = |message: &str| {
-        vec![RowError {
+/// Reads the roster's rows: the wanted columns of every row with content, or the file's
+/// problems (bounded) when any cell is unreadable or the file as a whole is refused.
+fn read_rows(bytes: &[u8]) -> Result<Vec<RawRow>, ErrorReport> {
+    let mut errors = Errors::default();
+    let whole = |message: String| {
+        let mut e = Errors::default();
+        e.push(RowError {
             row: 0,
             column: String::new(),
-            message: message.to_string(),
-        }]
+            message,
+        });
+        e.finish()
     };
-    let mut wb = calamine::Xlsx::new(Cursor::new(bytes))
-        .map_err(|_| whole("无法读取文件：请上传 .xlsx 格式的花名册（可先下载模板）"))?;
-    let range = match wb.worksheet_range_at(0) {
-        Some(Ok(r)) => r,
-        _ => return Err(whole("文件中没有工作表")),
-    };
-    let mut rows = range.rows();
-    let header = rows.next().ok_or_else(|| whole("文件是空的"))?;
-    let mut map = [usize::MAX; COLUMNS.len()];
-    for (i, cell) in header.iter().enumerate() {
-        let h = cell.to_string();
-        let h = h.trim();
-        if let Some(c) = COLUMNS.iter().position(|c| *c == h) {
-            map[c] = i;
-        }
-    }
-    let missing: Vec<&str> = [C_HNO, C_NAME, C_ID, C_REL, C_INS]
-        .into_iter()
-        .filter(|c| map[*c] == usize::MAX)
-        .map(|c| COLUMNS[c])
-        .collect();
-    if !missing.is_empty() || (map[C_VCODE] == usize::MAX && map[C_VNAME] == usize::MAX) {
-        let mut m = missing.join("、");
-        if map[C_VCODE] == usize::MAX && map[C_VNAME] == usize::MAX {
-            if !m.is_empty() {
-                m.push('、');
-            }
-            m.push_str("村（社区）代码或名称");
-        }
-        return Err(whole(&format!(
-            "表头缺少列：{m}。请使用模板（第一行为表头）"
-        )));
-    }
-    let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
     let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for (i, r) in rows.enumerate() {
-        let row = start_row + i + 2;
-        let mut cells: [String; COLUMNS.len()] = Default::default();
-        for (c, &src) in map.iter().enumerate() {
-            if src == usize::MAX {
-                continue;
+    let read = sheet::read_first_sheet(
+        bytes,
+        &COLUMNS,
+        |map| {
+            let missing: Vec<&str> = [C_HNO, C_NAME, C_ID, C_REL, C_INS]
+                .into_iter()
+                .filter(|c| map[*c].is_none())
+                .map(|c| COLUMNS[c])
+                .collect();
+            let no_village = map[C_VCODE].is_none() && map[C_VNAME].is_none();
+            if missing.is_empty() && !no_village {
+                return Ok(());
             }
-            match r.get(src).map(cell_text).unwrap_or(Ok(String::new())) {
-                Ok(t) => cells[c] = t,
-                Err(msg) => errors.push(RowError {
-                    row,
+            let mut m = missing.join("、");
+            if no_village {
+                if !m.is_empty() {
+                    m.push('、');
+                }
+                m.push_str("村（社区）代码或名称");
+            }
+            Err(format!("表头缺少列：{m}。请使用模板（第一行为表头）"))
+        },
+        |r| {
+            for (c, message) in r.errors {
+                errors.push(RowError {
+                    row: r.row,
                     column: COLUMNS[c].to_string(),
-                    message: msg.to_string(),
-                }),
+                    message,
+                });
             }
-        }
-        if cells.iter().all(String::is_empty) {
-            continue; // blank lines in the middle of a sheet are common and harmless
-        }
-        out.push(RawRow { row, cells });
+            // Once a cell is unreadable the file is refused: keep only what the report needs.
+            if errors.is_empty() && r.cells.iter().any(|c| !c.is_empty()) {
+                out.push(RawRow {
+                    row: r.row,
+                    cells: r.cells,
+                });
+            }
+        },
+    );
+    if let Err(message) = read {
+        return Err(whole(message));
     }
     if errors.is_empty() {
         Ok(out)
     } else {
-        Err(errors)
+        Err(errors.finish())
     }
 }
 
@@ -337,9 +433,9 @@ fn validate(
     known: &Known,
     keys: &crate::PiiKeys,
     mut tick: impl FnMut(usize),
-) -> Result<Plan, Vec<RowError>> {
+) -> Result<Plan, ErrorReport> {
     let total = rows.len();
-    let mut errors = Vec::new();
+    let mut errors = Errors::default();
     let mut good: Vec<(usize, GoodRow)> = Vec::new();
     let mut seen_ids: HashMap<String, usize> = HashMap::new();
     let mut unchanged = 0usize;
@@ -362,7 +458,10 @@ fn validate(
             } else {
                 err(
                     C_VCODE,
-                    format!("村（社区）代码“{}”不存在或不在您的管辖范围内", c[C_VCODE]),
+                    format!(
+                        "村（社区）代码{}不存在或不在您的管辖范围内",
+                        quoted(&c[C_VCODE])
+                    ),
                 );
                 None
             }
@@ -372,14 +471,20 @@ fn validate(
                 Some(None) => {
                     err(
                         C_VNAME,
-                        format!("村（社区）名称“{}”有重名，请填写村（社区）代码", c[C_VNAME]),
+                        format!(
+                            "村（社区）名称{}有重名，请填写村（社区）代码",
+                            quoted(&c[C_VNAME])
+                        ),
                     );
                     None
                 }
                 None => {
                     err(
                         C_VNAME,
-                        format!("村（社区）“{}”不存在或不在您的管辖范围内", c[C_VNAME]),
+                        format!(
+                            "村（社区）{}不存在或不在您的管辖范围内",
+                            quoted(&c[C_VNAME])
+                        ),
                     );
                     None
                 }
@@ -390,8 +495,18 @@ fn validate(
         };
         if c[C_HNO].is_empty() {
             err(C_HNO, "户编号不能为空".into());
-        } else if c[C_HNO].chars().count() > 30 {
-            err(C_HNO, "户编号过长（最多30个字符）".into());
+        } else if c[C_HNO].chars().count() > MAX_HOUSEHOLD_NO_CHARS {
+            err(
+                C_HNO,
+                format!("户编号过长（最多{MAX_HOUSEHOLD_NO_CHARS}个字符）"),
+            );
+        }
+        let address_ok = c[C_ADDR].chars().count() <= MAX_ADDRESS_CHARS;
+        if !address_ok {
+            err(
+                C_ADDR,
+                format!("家庭住址过长（最多{MAX_ADDRESS_CHARS}个字）"),
+            );
         }
         let name = PersonName::parse(&c[C_NAME])
             .map_err(|e| err(C_NAME, e.to_string()))
@@ -421,7 +536,7 @@ fn validate(
             None
         } else {
             Relation::parse_zh(&c[C_REL]).or_else(|| {
-                err(C_REL, format!("无法识别的与户主关系“{}”", c[C_REL]));
+                err(C_REL, format!("无法识别的与户主关系{}", quoted(&c[C_REL])));
                 None
             })
         };
@@ -441,8 +556,8 @@ fn validate(
                 err(
                     C_INS,
                     format!(
-                        "无法识别的医保类型“{}”（应为城乡居民医保、城镇职工医保或未参保）",
-                        c[C_INS]
+                        "无法识别的医保类型{}（应为城乡居民医保、城镇职工医保或未参保）",
+                        quoted(&c[C_INS])
                     ),
                 );
                 None
@@ -468,7 +583,7 @@ fn validate(
                     (Some(s), Some(d)) => statuses.push((s, d)),
                     (Some(_), None) => {}
                     (None, _) => {
-                        err(C_STATUS, format!("无法识别的特殊身份“{part}”"));
+                        err(C_STATUS, format!("无法识别的特殊身份{}", quoted(part)));
                         status_ok = false;
                     }
                 }
@@ -490,7 +605,7 @@ fn validate(
             relation,
             phone,
             insurance,
-            status_ok,
+            status_ok && address_ok,
             c[C_HNO].is_empty(),
         ) {
             let id_hash = keys.hash(HashKind::IdNumber, id.as_str());
@@ -576,8 +691,7 @@ fn validate(
     }
     tick(total);
     if !errors.is_empty() {
-        errors.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
-        return Err(errors);
+        return Err(errors.finish());
     }
     Ok(Plan {
         new_rows: good.into_iter().map(|(_, g)| g).collect(),
@@ -626,9 +740,25 @@ impl App {
         bytes: Vec<u8>,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> AppResult<ImportOutcome> {
+        let _slot = upload_slot().await;
+        self.import_roster_as(writer, actor, filename, bytes, progress, None)
+            .await
+    }
+
+    /// The import itself; with a job, the job's outcome is written in the same transaction as
+    /// the data when the file is good.
+    async fn import_roster_as(
+        &self,
+        writer: &RosterWriter,
+        actor: &Actor,
+        filename: &str,
+        bytes: Vec<u8>,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+        job: Option<i64>,
+    ) -> AppResult<ImportOutcome> {
         if bytes.len() > MAX_FILE_BYTES {
             return Err(AppError::Invalid(format!(
-                "文件过大（上限{}MB）",
+                "文件过大（上限{}MB），请分成几个文件导入",
                 MAX_FILE_BYTES / 1024 / 1024
             )));
         }
@@ -640,26 +770,20 @@ impl App {
         });
         let rows = tokio::task::spawn_blocking(move || read_rows(&bytes))
             .await
-            .map_err(|e| AppError::Internal(e.into()))?;
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("reading the roster file: {e}")))?;
         let rows = match rows {
             Ok(r) => r,
-            Err(errors) => {
-                return Ok(ImportOutcome {
-                    errors,
-                    ..Default::default()
-                })
-            }
+            Err(report) => return Ok(ImportOutcome::refused(0, report)),
         };
         let total = rows.len();
         if total == 0 {
-            return Ok(ImportOutcome {
-                errors: vec![RowError {
-                    row: 0,
-                    column: String::new(),
-                    message: "文件中没有数据行".into(),
-                }],
-                ..Default::default()
+            let mut e = Errors::default();
+            e.push(RowError {
+                row: 0,
+                column: String::new(),
+                message: "文件中没有数据行".into(),
             });
+            return Ok(ImportOutcome::refused(0, e.finish()));
         }
         let read_done = started.elapsed();
         let known = self.known_for_import(writer).await?;
@@ -677,15 +801,12 @@ impl App {
                 total,
             });
         }
-        let plan = match handle.await.map_err(|e| AppError::Internal(e.into()))? {
+        let plan = match handle
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("checking the roster rows: {e}")))?
+        {
             Ok(p) => p,
-            Err(errors) => {
-                return Ok(ImportOutcome {
-                    total_rows: total,
-                    errors,
-                    ..Default::default()
-                })
-            }
+            Err(report) => return Ok(ImportOutcome::refused(total, report)),
         };
         let checked = started.elapsed();
         let keys = self.keys.clone();
@@ -729,7 +850,7 @@ impl App {
             added_households: plan.new_households.len(),
             added_members: new_members.len(),
             unchanged_rows: plan.unchanged,
-            errors: Vec::new(),
+            ..Default::default()
         };
         let region = writer.scope().prefix().to_string();
         self.audit(
@@ -744,6 +865,31 @@ impl App {
             ),
         )
         .await?;
+        if let Some(job) = job {
+            // The outcome commits with the data: a job that reads "done" wrote its rows, and one
+            // that does not wrote none, whenever the process stops.
+            let recorded = store::imports::finish(
+                &mut tx,
+                job,
+                &store::imports::Outcome {
+                    status: "done",
+                    total_rows: outcome.total_rows as i64,
+                    added_members: outcome.added_members as i64,
+                    unchanged_rows: outcome.unchanged_rows as i64,
+                    errors_json: "[]",
+                    error_total: 0,
+                    errors_omitted_json: "[]",
+                    message: "",
+                },
+                &now,
+            )
+            .await?;
+            if !recorded {
+                return Err(AppError::Internal(anyhow::anyhow!(
+                    "import job {job} already has an outcome"
+                )));
+            }
+        }
         tx.commit().await.map_err(store::StoreError::from)?;
         tracing::info!(
             rows = plan.total,
@@ -757,7 +903,8 @@ impl App {
     }
 
     /// Starts an import in the background and returns its job number at once; the progress page
-    /// follows it. The job's outcome is stored when it ends.
+    /// follows it. A good file's outcome is stored with its data; a refused or failed one is
+    /// stored when the job ends (retried until the database takes it).
     pub async fn start_import(
         &self,
         writer: RosterWriter,
@@ -775,69 +922,95 @@ impl App {
         progress.set(job, Progress::default());
         let app = self.clone();
         tokio::spawn(async move {
-            let p = progress.clone();
-            let report = move |x: Progress| p.set(job, x);
-            let result = app
-                .import_roster(&writer, &actor, &filename, bytes, &report)
-                .await;
+            // The import runs as a task of its own, so that even a panic in it ends here, as a
+            // failed job, instead of leaving the job running forever.
+            let run = {
+                let (app, progress) = (app.clone(), progress.clone());
+                tokio::spawn(async move {
+                    let _slot = upload_slot().await;
+                    let report = |x: Progress| progress.set(job, x);
+                    app.import_roster_as(&writer, &actor, &filename, bytes, &report, Some(job))
+                        .await
+                })
+            };
+            let result = match run.await {
+                Ok(r) => r,
+                Err(e) => Err(AppError::Internal(anyhow::anyhow!(
+                    "import task ended: {e}"
+                ))),
+            };
             let (status, outcome, message) = match result {
-                Ok(o) if o.errors.is_empty() => ("done", o, String::new()),
+                // Recorded in the data's transaction.
+                Ok(o) if o.errors.is_empty() && o.error_total == 0 => {
+                    progress.clear(job);
+                    return;
+                }
                 Ok(o) => ("rejected", o, "文件有错误，未导入任何数据".to_string()),
                 Err(AppError::Internal(e)) => {
                     tracing::error!(job, "import failed: {e:#}");
                     (
                         "failed",
                         ImportOutcome::default(),
-                        "导入失败（系统错误），未写入任何数据".to_string(),
+                        "导入失败（系统错误），未写入任何数据，请稍后重新导入".to_string(),
                     )
                 }
                 Err(e) => ("failed", ImportOutcome::default(), e.to_string()),
             };
             let errors_json =
                 serde_json::to_string(&outcome.errors).unwrap_or_else(|_| "[]".into());
-            let finish = async {
-                let mut conn = app.db.acquire().await?;
-                store::imports::progress(
-                    &mut conn,
-                    job,
-                    status,
-                    outcome.total_rows as i64,
-                    outcome.total_rows as i64,
-                )
-                .await?;
-                store::imports::finish(
-                    &mut conn,
-                    job,
-                    &store::imports::Outcome {
-                        status,
-                        added_members: outcome.added_members as i64,
-                        unchanged_rows: outcome.unchanged_rows as i64,
-                        errors_json: &errors_json,
-                        message: &message,
-                    },
-                    &app.now_text(),
-                )
-                .await
+            let omitted_json =
+                serde_json::to_string(&outcome.omitted).unwrap_or_else(|_| "[]".into());
+            let record = store::imports::Outcome {
+                status,
+                total_rows: outcome.total_rows as i64,
+                added_members: 0,
+                unchanged_rows: 0,
+                errors_json: &errors_json,
+                error_total: outcome.error_total as i64,
+                errors_omitted_json: &omitted_json,
+                message: &message,
             };
-            if let Err(e) = finish.await {
-                tracing::error!(job, "could not record import outcome: {e}");
+            let mut wait = std::time::Duration::from_millis(200);
+            loop {
+                let attempt = async {
+                    let mut conn = app.db.acquire().await?;
+                    store::imports::finish(&mut conn, job, &record, &app.now_text()).await
+                };
+                match attempt.await {
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(job, "could not record import outcome yet: {e}");
+                        progress.set(
+                            job,
+                            Progress {
+                                phase: Phase::Recording,
+                                done: 0,
+                                total: 0,
+                            },
+                        );
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(std::time::Duration::from_secs(30));
+                    }
+                }
             }
             progress.clear(job);
         });
         Ok(job)
     }
 
+    /// An import job with its listed errors and, per column, how many more it left out.
     pub async fn import_job(
         &self,
         actor: &Actor,
         job: i64,
-    ) -> AppResult<(store::imports::Job, Vec<RowError>)> {
+    ) -> AppResult<(store::imports::Job, Vec<RowError>, Vec<Omitted>)> {
         let mut conn = self.db.acquire().await?;
         let j = store::imports::get(&mut conn, &actor.scope(), job)
             .await?
             .ok_or(AppError::NotFound)?;
         let errors = serde_json::from_str(&j.errors_json).unwrap_or_default();
-        Ok((j, errors))
+        let omitted = serde_json::from_str(&j.errors_omitted_json).unwrap_or_default();
+        Ok((j, errors, omitted))
     }
 }
 
@@ -883,9 +1056,11 @@ mod tests {
 
     #[test]
     fn numbers_that_excel_cannot_hold_exactly_are_refused() {
-        assert!(cell_text(&Data::Float(320982196503151234.0)).is_err());
+        use calamine::DataRef;
+        use sheet::cell_text;
+        assert!(cell_text(&DataRef::Float(320982196503151234.0)).is_err());
         assert_eq!(
-            cell_text(&Data::Float(13812345678.0)).unwrap(),
+            cell_text(&DataRef::Float(13812345678.0)).unwrap(),
             "13812345678"
         );
     }
@@ -893,7 +1068,7 @@ mod tests {
     #[test]
     fn template_has_the_header_row() {
         let bytes = template_xlsx().unwrap();
-        let rows = read_rows(&bytes).unwrap();
+        let rows = read_rows(&bytes).ok().unwrap();
         assert!(rows.is_empty());
     }
 }

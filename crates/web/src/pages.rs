@@ -551,6 +551,10 @@ pub async fn import_upload(
 struct ImportJobPage {
     job: store::imports::Job,
     errors: Vec<RowError>,
+    /// All errors found (the list shows the first of each column).
+    error_total: usize,
+    omitted: Vec<app::import::Omitted>,
+    shown_per_kind: usize,
     running: bool,
     phase: &'static str,
     done: usize,
@@ -563,15 +567,19 @@ pub async fn import_job(
     staff: Staff,
     Path(job): Path<String>,
 ) -> WebResult<Response> {
-    let (job, errors) = state.app.import_job(staff.actor(), parse_id(&job)?).await?;
-    let live = state.progress.get(job.id);
-    let running =
-        live.is_some() || matches!(job.status.as_str(), "queued" | "validating" | "writing");
-    let p = live.unwrap_or_default();
+    let (job, errors, omitted) = state.app.import_job(staff.actor(), parse_id(&job)?).await?;
+    // The stored outcome decides: it is written with the data (or alone, for a refused or failed
+    // file), so a finished job never shows as running.
+    let running = job.finished_at.is_none();
+    let p = state.progress.get(job.id).unwrap_or_default();
     let percent = (p.done * 100).checked_div(p.total).unwrap_or(0);
+    let error_total = (job.error_total.max(0) as usize).max(errors.len());
     let page = ImportJobPage {
         job,
         errors,
+        error_total,
+        omitted,
+        shown_per_kind: app::import::MAX_SHOWN_PER_KIND,
         running,
         phase: p.phase.label_zh(),
         done: p.done,
