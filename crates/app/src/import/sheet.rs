@@ -427,9 +427,23 @@ pub fn read_first_sheet<const N: usize>(
     bytes: &[u8],
     wanted: &[&str; N],
     header: impl FnOnce(&[Option<u32>; N]) -> Result<(), FileError>,
-    mut row: impl FnMut(SheetRow<N>),
+    row: impl FnMut(SheetRow<N>),
 ) -> Result<(), FileError> {
     preflight(bytes)?;
+    // calamine panics on some malformed files (an overlong cell reference overflows its
+    // arithmetic); such a file is refused like any other damaged one.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        stream_first_sheet(bytes, wanted, header, row)
+    }))
+    .unwrap_or_else(|_| Err(unreadable("文件内容已损坏")))
+}
+
+fn stream_first_sheet<const N: usize>(
+    bytes: &[u8],
+    wanted: &[&str; N],
+    header: impl FnOnce(&[Option<u32>; N]) -> Result<(), FileError>,
+    mut row: impl FnMut(SheetRow<N>),
+) -> Result<(), FileError> {
     let mut wb =
         Xlsx::new(Cursor::new(bytes)).map_err(|_| unreadable("文件已损坏或不是 .xlsx 格式"))?;
     let Some(first) = wb.sheet_names().first().cloned() else {
