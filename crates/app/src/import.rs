@@ -173,6 +173,25 @@ impl Errors {
     }
 }
 
+/// Longest file name kept with a job and in the audit log (characters).
+pub const MAX_FILENAME_CHARS: usize = 100;
+
+/// The uploaded file's name as it is stored and shown: the browser sends any bytes it likes, so
+/// hidden characters (NUL would break PostgreSQL) are dropped and the length is bounded.
+pub fn shown_filename(name: &str) -> String {
+    let kept: String = name
+        .chars()
+        .filter(|c| !domain::text::is_hidden(*c))
+        .take(MAX_FILENAME_CHARS)
+        .collect();
+    let kept = kept.trim();
+    if kept.is_empty() {
+        "花名册.xlsx".to_string()
+    } else {
+        kept.to_string()
+    }
+}
+
 /// A clerk's text quoted back in an error message, shortened (cells may be 200 characters).
 pub(crate) fn quoted(s: &str) -> String {
     const SHOWN: usize = 24;
@@ -915,6 +934,7 @@ impl App {
     ) -> AppResult<i64> {
         let user_id = actor.user_id.ok_or(AppError::Forbidden)?;
         let region = writer.scope().prefix().to_string();
+        let filename = shown_filename(&filename);
         let mut conn = self.db.acquire().await?;
         let job = store::imports::create(&mut conn, user_id, &region, &filename, &self.now_text())
             .await?;
@@ -1062,6 +1082,48 @@ mod tests {
         assert_eq!(
             cell_text(&DataRef::Float(13812345678.0)).unwrap(),
             "13812345678"
+        );
+    }
+
+    #[test]
+    fn file_names_are_shown_without_hidden_characters_and_bounded() {
+        assert_eq!(shown_filename("花名册\0\u{202E}.xlsx"), "花名册.xlsx");
+        assert_eq!(
+            shown_filename(&"x".repeat(10_000)).len(),
+            MAX_FILENAME_CHARS
+        );
+        assert_eq!(shown_filename("\0 "), "花名册.xlsx");
+    }
+
+    #[test]
+    fn a_bounded_report_keeps_the_lowest_rows_of_each_kind_and_counts_the_rest() {
+        let mut e = Errors::default();
+        for row in (2..1_000_002).rev() {
+            for column in ["姓名", "身份证号"] {
+                e.push(RowError {
+                    row,
+                    column: column.into(),
+                    message: "错".into(),
+                });
+            }
+        }
+        let r = e.finish();
+        assert_eq!(r.total, 2_000_000);
+        assert_eq!(r.shown.len(), 2 * MAX_SHOWN_PER_KIND);
+        assert_eq!(r.shown[0].row, 2);
+        assert_eq!(r.shown.last().unwrap().row, MAX_SHOWN_PER_KIND + 1);
+        assert_eq!(
+            r.omitted,
+            vec![
+                Omitted {
+                    column: "姓名".into(),
+                    count: 1_000_000 - MAX_SHOWN_PER_KIND
+                },
+                Omitted {
+                    column: "身份证号".into(),
+                    count: 1_000_000 - MAX_SHOWN_PER_KIND
+                },
+            ]
         );
     }
 

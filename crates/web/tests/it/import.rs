@@ -293,8 +293,319 @@ async fn larger_import_completes(backend: Backend) {
     assert_eq!(member_count(&t).await, before + 1200);
 }
 
+/// Uploads a bulk enrolment file; the status and the page.
+async fn enrol_upload(c: &Client, year: i64, bytes: Vec<u8>) -> (u16, String) {
+    let csrf = c.csrf().await;
+    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name("e.xlsx"),
+    );
+    let r = c
+        .http
+        .post(c.url(&format!("/years/{year}/enrol/import")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// This year of 大张庄镇 (the `town` login's pool).
+async fn this_year(t: &TestApp) -> i64 {
+    t.app.load_demo_years().await.unwrap();
+    t.app
+        .years(&app::Actor::system())
+        .await
+        .unwrap()
+        .iter()
+        .filter(|y| y.pool_code == "370323104")
+        .map(|y| y.id)
+        .max()
+        .unwrap()
+}
+
+/// The files, each uploaded to the roster import and to the bulk enrolment by an
+/// ordinary clerk's login: a 1.8 KB file with one cell at XFD1048576 used to abort the server
+/// ("memory allocation of 549755813888 bytes failed"), a 300 KB file with one 300 MB shared
+/// string took it to 1.2 GB. Each is now refused with a Chinese message, and the server goes on
+/// serving.
+async fn hostile_uploads_are_refused_and_the_server_keeps_serving(backend: Backend) {
+    use app::import::testing::*;
+    let t = TestApp::spawn(backend, 50).await;
+    let year = this_year(&t).await;
+    let c = t.login("town").await;
+    let before = member_count(&t).await;
+    let roster_sheet = |extra: Vec<(u32, u32, Cell)>| {
+        let mut cells = header_cells(&COLUMNS);
+        cells.extend(extra);
+        sheet_xml(None, &cells)
+    };
+    let enrol_sheet = |extra: Vec<(u32, u32, Cell)>| {
+        let mut cells = header_cells(&app::enrol_import::COLUMNS);
+        cells.extend(extra);
+        sheet_xml(None, &cells)
+    };
+    let blanks = |len: u64| {
+        let full = String::from_utf8(roster_sheet(Vec::new())).unwrap();
+        let (head, tail) = full.split_at(full.find("</sheetData>").unwrap());
+        Body::Repeat {
+            head: head.as_bytes().to_vec(),
+            fill: b" ".to_vec(),
+            len,
+            tail: tail.as_bytes().to_vec(),
+        }
+    };
+    let x = || Cell::Inline("x".into());
+    let cases: Vec<(&str, Vec<u8>, Vec<u8>, &str)> = vec![
+        (
+            "XFD1048576",
+            xlsx(
+                Body::Bytes(roster_sheet(vec![(1_048_575, 16_383, x())])),
+                None,
+            ),
+            xlsx(
+                Body::Bytes(enrol_sheet(vec![(1_048_575, 16_383, x())])),
+                None,
+            ),
+            "表格超过100列（单元格 XFD1048576 有内容）",
+        ),
+        (
+            "XFD60000",
+            xlsx(Body::Bytes(roster_sheet(vec![(59_999, 16_383, x())])), None),
+            xlsx(Body::Bytes(enrol_sheet(vec![(59_999, 16_383, x())])), None),
+            "表格超过100列（单元格 XFD60000 有内容）",
+        ),
+        (
+            "A1048576",
+            xlsx(Body::Bytes(roster_sheet(vec![(1_048_575, 0, x())])), None),
+            xlsx(Body::Bytes(enrol_sheet(vec![(1_048_575, 0, x())])), None),
+            "表格超过200000行",
+        ),
+        (
+            "300 MB shared string",
+            xlsx(
+                Body::Bytes(roster_sheet(vec![(1, 3, Cell::Shared(0))])),
+                Some(huge_shared_string(300_000_000)),
+            ),
+            xlsx(
+                Body::Bytes(enrol_sheet(vec![(1, 1, Cell::Shared(0))])),
+                Some(huge_shared_string(300_000_000)),
+            ),
+            "文字内容过多",
+        ),
+        (
+            "4,000,000,000 shared strings declared",
+            xlsx(
+                Body::Bytes(roster_sheet(vec![(1, 3, Cell::Shared(0))])),
+                Some(Body::Bytes(shared_strings_xml(
+                    &["王丽"],
+                    Some(4_000_000_000),
+                ))),
+            ),
+            xlsx(
+                Body::Bytes(enrol_sheet(vec![(1, 1, Cell::Shared(0))])),
+                Some(Body::Bytes(shared_strings_xml(
+                    &["0001"],
+                    Some(4_000_000_000),
+                ))),
+            ),
+            "文字条目数异常",
+        ),
+        (
+            "2 GB of blanks",
+            xlsx(blanks(2_000_000_000), None),
+            xlsx(blanks(2_000_000_000), None),
+            "工作表解压后过大",
+        ),
+    ];
+    for (what, roster_file, enrol_file, expect) in cases {
+        assert!(
+            roster_file.len() < 3_000_000,
+            "{what}: {}",
+            roster_file.len()
+        );
+        let job = c.import("hostile.xlsx", roster_file).await;
+        assert!(
+            job.has("data-status=\"rejected\"") && job.has(expect),
+            "{what}: {}",
+            job.body
+        );
+        let (status, body) = enrol_upload(&c, year, enrol_file).await;
+        assert_eq!(status, 422, "{what}: {body}");
+        assert!(
+            body.contains(expect) && body.contains("没有登记任何一户"),
+            "{what}: {body}"
+        );
+        // The server is still there for everyone.
+        assert_eq!(c.get("/search?q=王").await.status, 200, "{what}");
+    }
+    assert_eq!(member_count(&t).await, before);
+}
+
+/// 200,000 bad rows used to be stored as 1,000,000 errors (57 MB in one row, a 100 MB page).
+/// The report lists the first errors of each column and counts the rest.
+async fn a_file_of_many_bad_rows_gives_a_bounded_report(backend: Backend) {
+    let t = TestApp::spawn(backend, 50).await;
+    let c = t.login("town").await;
+    let rows: Vec<Row> = (0..3000u16)
+        .map(|i| {
+            row(
+                "370323104203",
+                &format!("M{i:04}"),
+                "某人",
+                &id_number(i % 1000, 1950 + i32::from(i / 1000)),
+                "邻居",
+                "",
+                "农合",
+            )
+        })
+        .collect();
+    let before = member_count(&t).await;
+    let done = c.import("many.xlsx", roster_xlsx(&rows).unwrap()).await;
+    assert!(done.has("data-status=\"rejected\""), "{}", done.body);
+    assert!(done.has("文件有 6000 处错误"), "{}", done.body);
+    assert!(done.has("“与户主关系”列另有 2900 条同类错误未列出"));
+    assert!(done.has("“医保类型”列另有 2900 条同类错误未列出"));
+    let listed = done.body.matches("<td class=\"num\">").count();
+    assert_eq!(listed, 2 * app::import::MAX_SHOWN_PER_KIND);
+    assert!(
+        done.body.len() < 100_000,
+        "page of {} bytes",
+        done.body.len()
+    );
+    // The first rows are the ones listed.
+    assert!(done.has("<td class=\"num\">2</td>") && done.has("<td class=\"num\">101</td>"));
+    assert!(!done.has("<td class=\"num\">102</td>"));
+    let job: i64 = done.url.rsplit('/').next().unwrap().parse().unwrap();
+    let mut conn = t.app.db.acquire().await.unwrap();
+    let stored = store::imports::get(&mut conn, &store::Scope::all(), job)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.errors_json.len() < 64_000,
+        "{}",
+        stored.errors_json.len()
+    );
+    assert_eq!(stored.error_total, 6000);
+    drop(conn);
+    assert_eq!(member_count(&t).await, before);
+}
+
+/// NUL bytes, right-to-left overrides and zero-width characters in names (and any other cell)
+/// are refused with a row error, as are names, household numbers and addresses over their
+/// length; nothing is written.
+async fn hidden_characters_and_overlong_fields_are_refused_by_row(backend: Backend) {
+    let t = TestApp::spawn(backend, 50).await;
+    let c = t.login("town").await;
+    let v = "370323104203";
+    let person = |no: &str, name: &str, seq: u16| {
+        row(
+            v,
+            no,
+            name,
+            &id_number(seq, 1980),
+            "户主",
+            "",
+            "城乡居民医保",
+        )
+    };
+    // Cells are read (and refused) before rows are checked: first a file with bad cells.
+    let mut rows = vec![
+        person("H001", "王\0丽", 921),           // row 2: NUL
+        person("H002", "王\u{202E}丽", 922),     // row 3: right-to-left override
+        person("H003", "王\u{200B}丽", 923),     // row 4: zero-width space
+        person("H004", "\u{2066}王丽", 924),     // row 5: isolate
+        person("H005", "钱多", 925),             // row 6: NUL in the address
+        person("H006", &"长".repeat(5000), 926), // row 7: a cell far over any field
+        person("H007", "孙好", 927),             // row 8: fine
+    ];
+    rows[4][10] = "新河村\01组".into();
+    let before = member_count(&t).await;
+    let done = c.import("hidden.xlsx", roster_xlsx(&rows).unwrap()).await;
+    let expect = [
+        (2, "姓名", "不可见字符"),
+        (3, "姓名", "不可见字符"),
+        (4, "姓名", "不可见字符"),
+        (5, "姓名", "不可见字符"),
+        (6, "家庭住址", "不可见字符"),
+        (7, "姓名", "内容过长（最多200个字）"),
+    ];
+    let reported = |done: &Page, r: usize, col: &str, msg: &str| {
+        let cell = format!("<td class=\"num\">{r}</td><td>{col}</td>");
+        done.body
+            .split("<tr>")
+            .any(|l| l.contains(&cell) && l.contains(msg))
+    };
+    assert!(done.has("data-status=\"rejected\""), "{}", done.body);
+    for (r, col, msg) in expect {
+        assert!(
+            reported(&done, r, col, msg),
+            "row {r} should report {msg}:\n{}",
+            done.body
+        );
+    }
+    // The hidden characters are not echoed back.
+    for bad in ['\0', '\u{202E}', '\u{200B}', '\u{2066}'] {
+        assert!(!done.body.contains(bad), "{bad:?} in the page");
+    }
+    // Then each field's own limit.
+    let mut rows = vec![
+        person("H005", &"王".repeat(31), 925), // row 2: name too long
+        person(&"户".repeat(31), "李明", 926), // row 3: household number too long
+        person("H008", "赵强", 927),           // row 4: address too long
+        person("H009", "孙好", 928),           // row 5: fine
+    ];
+    rows[2][10] = "地".repeat(101);
+    let done = c.import("long.xlsx", roster_xlsx(&rows).unwrap()).await;
+    assert!(done.has("data-status=\"rejected\""), "{}", done.body);
+    for (r, col, msg) in [
+        (2, "姓名", "姓名过长"),
+        (3, "户编号", "户编号过长"),
+        (4, "家庭住址", "家庭住址过长（最多100个字）"),
+    ] {
+        assert!(
+            reported(&done, r, col, msg),
+            "row {r} should report {msg}:\n{}",
+            done.body
+        );
+    }
+    assert_eq!(member_count(&t).await, before);
+}
+
+/// A bulk enrolment file of bad rows: the first 200 problems are listed, the rest counted.
+async fn a_bulk_enrolment_of_many_bad_rows_lists_the_first_problems(backend: Backend) {
+    let t = TestApp::spawn(backend, 50).await;
+    let year = this_year(&t).await;
+    let c = t.login("town").await;
+    let rows: Vec<[String; 6]> = (0..1500)
+        .map(|i| {
+            [
+                "3703".to_string(),
+                format!("{i:04}"),
+                "刷卡".to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]
+        })
+        .collect();
+    let (status, body) = enrol_upload(&c, year, app::enrol_import::enrolment_xlsx(&rows)).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("另有 2800 处问题未列出（共 3000 处）"),
+        "{}",
+        &body[body.len().saturating_sub(3000)..]
+    );
+    assert!(body.len() < 100_000, "page of {} bytes", body.len());
+}
+
 on_both_backends!(
     good_file_imports_once,
     bad_rows_are_reported_and_nothing_changes,
-    larger_import_completes
+    larger_import_completes,
+    hostile_uploads_are_refused_and_the_server_keeps_serving,
+    a_file_of_many_bad_rows_gives_a_bounded_report,
+    hidden_characters_and_overlong_fields_are_refused_by_row,
+    a_bulk_enrolment_of_many_bad_rows_lists_the_first_problems,
 );
