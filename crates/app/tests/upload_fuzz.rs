@@ -298,10 +298,10 @@ fn hostile() -> impl Strategy<Value = Vec<u8>> {
                 let text = String::from_utf8_lossy(&sheet).to_string();
                 let cut = text.find("</sheetData>").unwrap_or(text.len());
                 Body::Repeat {
-                    head: text[..cut].as_bytes().to_vec(),
+                    head: text.as_bytes()[..cut].to_vec(),
                     fill: b" ".to_vec(),
                     len: blanks,
-                    tail: text[cut..].as_bytes().to_vec(),
+                    tail: text.as_bytes()[cut..].to_vec(),
                 }
             } else {
                 Body::Bytes(sheet)

@@ -520,7 +520,7 @@ async fn hidden_characters_and_overlong_fields_are_refused_by_row(backend: Backe
         person("H006", &"长".repeat(5000), 926), // row 7: a cell far over any field
         person("H007", "孙好", 927),             // row 8: fine
     ];
-    rows[4][10] = "新河村\01组".into();
+    rows[4][10] = "新河村\u{0}1组".into();
     let before = member_count(&t).await;
     let done = c.import("hidden.xlsx", roster_xlsx(&rows).unwrap()).await;
     let expect = [
