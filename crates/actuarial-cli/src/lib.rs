@@ -196,9 +196,9 @@ pub struct BacktestArgs {
     pub year_cv: f64,
     #[command(flatten)]
     pub scheme: SchemeArgs,
-    /// Markdown report to write.
-    #[arg(long, default_value = "docs/backtest.md")]
-    pub out: PathBuf,
+    /// File to write the Markdown report to (standard output when not given).
+    #[arg(long, alias = "out")]
+    pub output: Option<PathBuf>,
 }
 
 pub fn run_simulate(args: SimulateArgs) -> Result<()> {
@@ -486,7 +486,8 @@ pub fn design_report(d: &Design, rules: &SchemeRules, t: &DesignTargets, source:
     s
 }
 
-pub fn run_backtest(args: BacktestArgs) -> Result<()> {
+/// The back-test's configuration from the command's flags.
+pub fn backtest_config(args: &BacktestArgs) -> Result<BacktestConfig> {
     let rules = args.scheme.rules()?;
     let cfg = BacktestConfig {
         years: args.years,
@@ -503,8 +504,15 @@ pub fn run_backtest(args: BacktestArgs) -> Result<()> {
         true_town_sd: args.town_sd,
         true_year_cv: args.year_cv,
     };
+    Ok(cfg)
+}
+
+/// `shouwang backtest`: the Markdown report goes to the `--output` file, or to standard output;
+/// progress and the one-line summary go to standard error.
+pub fn run_backtest(args: BacktestArgs) -> Result<()> {
+    let cfg = backtest_config(&args)?;
     let total = args.years;
-    let report = backtest::run_backtest(&cfg, &mut |i| {
+    let report = backtest::run_backtest(&cfg, &|i| {
         if i % 10 == 0 || i == total {
             eprintln!("backtest: {i}/{total}");
         }
@@ -514,13 +522,25 @@ pub fn run_backtest(args: BacktestArgs) -> Result<()> {
         args.years, args.seed, args.members
     );
     let md = report.markdown(&command);
-    if let Some(parent) = args.out.parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)?;
+    match &args.output {
+        Some(out) => {
+            if let Some(parent) = out.parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent)?;
+                }
+            }
+            std::fs::write(out, &md).with_context(|| format!("writing {}", out.display()))?;
+        }
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(md.as_bytes())
+                .and_then(|_| stdout.flush())
+                .context("writing the report to standard output")?;
         }
     }
-    std::fs::write(&args.out, &md).with_context(|| format!("writing {}", args.out.display()))?;
-    println!(
+    eprintln!(
         "stated P(shortfall) {:.2}% (mean of designs {:.2}%), realised {:.2}% over {} programme-years: {}",
         cfg.shortfall_probability * 100.0,
         report.mean_stated() * 100.0,

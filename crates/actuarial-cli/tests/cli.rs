@@ -134,12 +134,57 @@ fn backtest_writes_a_report() {
         town_sd: 0.15,
         year_cv: 0.075,
         scheme: scheme(),
-        out: out.clone(),
+        output: Some(out.clone()),
     })
     .unwrap();
     let md = std::fs::read_to_string(out).unwrap();
     assert!(md.contains("realised shortfall frequency"));
     assert!(md.contains("| 2 |"), "{md}");
+}
+
+/// Issue 16, item 13: the years run in parallel and give exactly the sequential report.
+#[test]
+fn parallel_backtest_equals_sequential() {
+    let args = BacktestArgs {
+        years: 4,
+        seed: 5,
+        members: 1_500,
+        history: 1,
+        fee: 100,
+        service_fee_share: 0.05,
+        town_sd: 0.15,
+        year_cv: 0.075,
+        scheme: scheme(),
+        output: None,
+    };
+    let cfg = actuarial_cli::backtest_config(&args).unwrap();
+    let seq = actuarial::backtest::run_backtest_sequential(&cfg, &|_| {}).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    let par = pool
+        .install(|| actuarial::backtest::run_backtest(&cfg, &|_| {}))
+        .unwrap();
+    assert_eq!(seq, par);
+    assert_eq!(seq.markdown("x"), par.markdown("x"));
+}
+
+/// The report goes to standard output unless `--output` names a file; `--out` still works.
+#[test]
+fn backtest_report_goes_to_stdout_by_default() {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: BacktestArgs,
+    }
+    let c = Cli::try_parse_from(["backtest", "--years", "200", "--seed", "1"]).unwrap();
+    assert_eq!(c.args.output, None);
+    let c = Cli::try_parse_from(["backtest", "--output", "r.md"]).unwrap();
+    assert_eq!(c.args.output, Some(std::path::PathBuf::from("r.md")));
+    let c = Cli::try_parse_from(["backtest", "--out", "r.md"]).unwrap();
+    assert_eq!(c.args.output, Some(std::path::PathBuf::from("r.md")));
 }
 
 #[test]

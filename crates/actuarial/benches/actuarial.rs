@@ -91,6 +91,32 @@ fn benches(c: &mut Criterion) {
     g.bench_function("design_1m", |b| {
         b.iter(|| design(&risk, &r, &pop_1m, &t_1m).unwrap())
     });
+    // 10,000 members on the exact lattice, split into the per-member Panjer pass and the whole.
+    // The second table has no yearly cap and its smallest amount is one lattice unit (10 yuan),
+    // the case where the per-member recursion cannot read ahead of the previous value.
+    let pop_10k = town(&m, 10_000.0);
+    let mut unit1_rules = r.clone();
+    unit1_rules.yearly_cap_fen = None;
+    let mut unit1_table = table.clone();
+    if let Some(a) = unit1_table.iter_mut().find(|a| **a > 0) {
+        *a = 1_000;
+    }
+    for (name, rr, tt) in [
+        ("10k", &r, &table),
+        ("10k_unit1_nocap", &unit1_rules, &unit1_table),
+    ] {
+        let loyal: Vec<i64> = tt.iter().map(|a| rr.loyal_amount(*a)).collect();
+        let cv = effective_cv(&risk, &pop_10k, tt, &loyal);
+        g.bench_function(format!("panjer_{name}"), |b| {
+            b.iter(|| class_risks(&risk, rr, &pop_10k, tt, &loyal))
+        });
+        g.bench_function(format!("exact_lattice_{name}"), |b| {
+            b.iter(|| {
+                let (classes, unit, _) = class_risks(&risk, rr, &pop_10k, tt, &loyal);
+                actuarial::payout_distribution(&classes, unit, cv).unwrap()
+            })
+        });
+    }
     g.finish();
 }
 

@@ -56,24 +56,50 @@ pub struct BacktestReport {
     pub years: Vec<BacktestYear>,
 }
 
-/// Runs the back-test; `progress` is told each finished year.
+/// Runs the back-test, the programme-years in parallel (rayon); `progress` is told how many
+/// years are finished each time one finishes. The report is the same as
+/// [`run_backtest_sequential`]'s: each year's random draws depend only on the seed and its index.
 pub fn run_backtest(
     cfg: &BacktestConfig,
-    progress: &mut dyn FnMut(usize),
+    progress: &(dyn Fn(usize) + Sync),
 ) -> Result<BacktestReport, AggregateError> {
+    run_backtest_with(cfg, true, progress)
+}
+
+/// As [`run_backtest`], one year after the other on the calling thread.
+pub fn run_backtest_sequential(
+    cfg: &BacktestConfig,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<BacktestReport, AggregateError> {
+    run_backtest_with(cfg, false, progress)
+}
+
+fn run_backtest_with(
+    cfg: &BacktestConfig,
+    parallel: bool,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<BacktestReport, AggregateError> {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let model = StayModel::new();
     let catalogue = drg_catalogue(DrgVersion::V20);
     let base_prior = RiskModel::prior(&model, catalogue.clone(), cfg.rules.thresholds);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let k = 1.0 / cfg.true_town_sd.powi(2);
     let town_dist = Gamma::new(k, 1.0 / k).expect("positive shape");
-    let mut years = Vec::with_capacity(cfg.years);
-    for i in 0..cfg.years {
-        let town_level = if cfg.true_town_sd > 0.0 {
-            town_dist.sample(&mut rng)
-        } else {
-            1.0
-        };
+    // The one sequential draw: every town's level, in order, from the seed's stream. Everything
+    // else a year needs is seeded by its index.
+    let levels: Vec<f64> = (0..cfg.years)
+        .map(|_| {
+            if cfg.true_town_sd > 0.0 {
+                town_dist.sample(&mut rng)
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let done = AtomicUsize::new(0);
+    let one_year = |(i, &town_level): (usize, &f64)| -> Result<BacktestYear, AggregateError> {
         let mut spec = ProgrammeSpec::new(
             cfg.seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
             cfg.members,
@@ -107,7 +133,7 @@ pub fn run_backtest(
         let above = dist.prob_exceeds(realised.payout_fen);
         let at_or_above = dist.prob_exceeds(realised.payout_fen - 1);
         let pit = 1.0 - above - 0.5 * (at_or_above - above);
-        years.push(BacktestYear {
+        let year = BacktestYear {
             town_level,
             year_shock: *p.frequency_shocks.last().unwrap_or(&1.0),
             budget_fen: budget,
@@ -120,9 +146,23 @@ pub fn run_backtest(
             parameter_cv: d.parameter_cv,
             realised_benefit_rate: realised.people_helped as f64 / pop.total().max(1) as f64,
             expected_benefit_rate: d.evaluation.benefit_rate,
-        });
-        progress(i + 1);
-    }
+        };
+        progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+        Ok(year)
+    };
+    let years: Vec<BacktestYear> = if parallel {
+        levels
+            .par_iter()
+            .enumerate()
+            .map(one_year)
+            .collect::<Result<_, _>>()?
+    } else {
+        levels
+            .iter()
+            .enumerate()
+            .map(one_year)
+            .collect::<Result<_, _>>()?
+    };
     Ok(BacktestReport {
         config: cfg.clone(),
         years,

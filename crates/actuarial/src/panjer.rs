@@ -84,14 +84,100 @@ fn count_bound(a: f64, b: f64, ln_p0: f64) -> usize {
     }
 }
 
-/// g[x0..x0 + N] at once, for severities with every amount at least N (so that the block reads
-/// only values before it): the 2N accumulators stay in registers and the reads are contiguous.
+/// Smallest length L such that P(S > L) ≤ `tail` by the Chernoff bound of the compound sum,
+/// P(S ≥ x) ≤ exp(K(t) − t·x) for every t > 0 where the cumulant generating function
+/// K(t) = log E[e^{tS}] is finite: K(t) = λ(M(t) − 1) for Poisson counts and
+/// −r·log(1 − β(M(t) − 1)) for negative binomial ones (M the severity's mgf, M − 1 summed as
+/// Σ p_k·expm1(t·k) without cancellation). Any t gives a valid bound; the best one minimises
+/// (K(t) − log tail)/t, which is unimodal in t (its derivative has the sign of
+/// t·K′(t) − K(t) + log tail, increasing in t), by golden section on log t. `None` when no
+/// finite bound exists (tail ≤ 0).
+pub fn chernoff_length(freq: Frequency, sev: &Severity, tail: f64) -> Option<usize> {
+    if tail.is_nan() || tail <= 0.0 || sev.points.is_empty() {
+        return None;
+    }
+    let c = -tail.ln();
+    let ymax = sev.max().max(1) as f64;
+    let m1 = |t: f64| -> f64 {
+        sev.points
+            .iter()
+            .map(|&(k, p)| p * (t * k as f64).exp_m1())
+            .sum()
+    };
+    let (k_of, t_hi): (Box<dyn Fn(f64) -> f64>, f64) = match freq {
+        Frequency::Poisson { mean } => (Box::new(move |t| mean * m1(t)), 700.0 / ymax),
+        Frequency::NegativeBinomial { mean, shape } => {
+            let beta = mean / shape;
+            // K is finite while β(M(t) − 1) < 1: the root by bisection (M − 1 increases in t).
+            let (mut lo, mut hi) = (0.0f64, 700.0 / ymax);
+            if beta * m1(hi) >= 1.0 {
+                for _ in 0..200 {
+                    let mid = 0.5 * (lo + hi);
+                    if beta * m1(mid) < 1.0 {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                hi = lo;
+            }
+            (
+                Box::new(move |t| {
+                    let u = beta * m1(t);
+                    if u < 1.0 {
+                        -shape * (-u).ln_1p()
+                    } else {
+                        f64::INFINITY
+                    }
+                }),
+                hi,
+            )
+        }
+    };
+    if t_hi.is_nan() || t_hi <= 0.0 {
+        return None;
+    }
+    let f = |lt: f64| -> f64 {
+        let t = lt.exp();
+        (k_of(t) + c) / t
+    };
+    let (mut a, mut b) = ((t_hi * 1e-12).ln(), t_hi.ln());
+    let r = 0.5 * (5f64.sqrt() - 1.0);
+    let (mut x1, mut x2) = (b - r * (b - a), a + r * (b - a));
+    let (mut f1, mut f2) = (f(x1), f(x2));
+    for _ in 0..120 {
+        if f1 <= f2 {
+            b = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = b - r * (b - a);
+            f1 = f(x1);
+        } else {
+            a = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = a + r * (b - a);
+            f2 = f(x2);
+        }
+    }
+    let best = f1.min(f2).min(f(a)).min(f(b));
+    if best.is_finite() && best < usize::MAX as f64 / 2.0 {
+        Some(best.max(0.0).ceil() as usize)
+    } else {
+        None
+    }
+}
+
+/// The sums Σ fa·g[x − y] and Σ fb·g[x − y] for x in x0..x0 + N at once, over severity points
+/// with every amount at least N (so that the block reads only values before it): the 2N
+/// accumulators stay in registers and the reads are contiguous.
 #[inline]
 fn panjer_block<const N: usize>(
     g: &[f64],
     x0: usize,
     pts: &[(usize, f64, f64)],
-    out: &mut [f64; 8],
+    out_a: &mut [f64; 8],
+    out_b: &mut [f64; 8],
 ) {
     let mut sa = [0.0f64; N];
     let mut sb = [0.0f64; N];
@@ -116,9 +202,8 @@ fn panjer_block<const N: usize>(
         }
         k += 1;
     }
-    for j in 0..N {
-        out[j] = sa[j] + sb[j] / (x0 + j) as f64;
-    }
+    out_a[..N].copy_from_slice(&sa);
+    out_b[..N].copy_from_slice(&sb);
 }
 
 /// Σ fa·g[x - y] and Σ fb·g[x - y] over the severity points (all with 1 ≤ y ≤ x = g.len()),
@@ -147,8 +232,12 @@ fn panjer_sums(g: &[f64], x: usize, pts: &[(usize, f64, f64)]) -> (f64, f64) {
 }
 
 /// The distribution of `min(S, cap)` where `S` is the compound sum, on lattice points
-/// `0..=cap` (the last point holds P(S >= cap)). Without a cap the recursion runs until the
-/// remaining mass is below `tail` (and at most `max_len` points).
+/// `0..=cap` (the last point holds P(S >= cap)). Without a cap the recursion stops at the first
+/// of: the length `L` from the count distribution beyond which at most `tail` of the mass lies
+/// ([`chernoff_length`]); the point where the accumulated mass is within `tail` of one; the
+/// point beyond which not even one part in 1e18 of the count distribution remains
+/// ([`count_bound`] subsidies of the largest amount); and `max_len` points. The first rule
+/// alone decides when `tail` is below what a running sum of 10^5 and more terms can resolve.
 ///
 /// The recursion is run in a rescaled form: values are renormalised whenever they grow past
 /// 1e250, so that means up to 10^6 and more neither underflow (e^-λ) nor overflow.
@@ -166,24 +255,26 @@ pub fn compound(
         "severity has mass at zero"
     );
     let (a, b, ln_p0) = freq.abp();
+    // Beyond `stop` at most `tail` of the mass is left (the Chernoff bound of S), and beyond
+    // `beyond` subsidies of the largest amount none is left in double precision.
+    let reach = sev.max().max(1);
+    let stop = if cap.is_none() {
+        let beyond = count_bound(a, b, ln_p0).saturating_mul(reach);
+        chernoff_length(freq, sev, tail).map_or(beyond, |l| l.min(beyond))
+    } else {
+        usize::MAX
+    };
     let limit = cap
         .unwrap_or(max_len.saturating_sub(1))
-        .min(max_len.saturating_sub(1));
+        .min(max_len.saturating_sub(1))
+        .min(stop);
     // g[i] is the true value scaled by exp(-log_scale of its segment). Only the last `reach`
     // entries feed the recursion, so a rescale touches those alone and opens a new segment.
-    let reach = sev.max().max(1);
-    let mut g: Vec<f64> = Vec::with_capacity(limit.min(1 << 24) + 1);
+    let mut g: Vec<f64> = Vec::with_capacity(limit.min(1 << 26) + 1);
     let mut segments: Vec<(usize, f64)> = vec![(0, ln_p0)];
     g.push(1.0);
     let mean_total = freq.mean() * sev.mean();
     let mut acc = ln_p0.exp();
-    // Beyond `n_max` subsidies of the largest amount no mass is left in double precision, even
-    // where the running sum cannot resolve `tail`.
-    let beyond = if cap.is_none() {
-        count_bound(a, b, ln_p0).saturating_mul(reach)
-    } else {
-        usize::MAX
-    };
     // g[x] = Σ_y (a + b·y/x) f_y g[x-y] = Σ_y (a·f_y) g[x-y] + (1/x) Σ_y (b·y·f_y) g[x-y], with
     // the severity points sorted by amount so that the sum stops at the first y > x.
     let mut sorted: Vec<(usize, f64)> = sev.points.clone();
@@ -192,43 +283,46 @@ pub fn compound(
         .iter()
         .map(|&(y, f)| (y, a * f, b * y as f64 * f))
         .collect();
-    let y_min = pts.first().map_or(1, |p| p.0);
     // The scaled values are P(S = x)/p0 ≤ 1/p0, so with p0 ≥ e^-500 no rescaling is ever
-    // needed; and when every amount is at least 2 units, a block of `y_min` consecutive values
-    // depends only on values before the block, so the block is computed at once, point by
-    // point of the severity, in loops over contiguous memory that vectorise.
-    if -ln_p0 < 500.0 && y_min >= 2 {
+    // needed, and the values are computed in blocks of eight: the amounts of eight units and
+    // more ("far") read only values before the block, so their sums for the whole block are
+    // computed at once, point by point of the severity, in loops over contiguous memory that
+    // vectorise; the few amounts below eight units ("near") are then added value by value.
+    if -ln_p0 < 500.0 {
+        const W: usize = 8;
         let p0 = ln_p0.exp();
-        let width = if y_min >= 8 {
-            8
-        } else if y_min >= 4 {
-            4
-        } else {
-            2
-        };
+        let split = pts.partition_point(|p| p.0 < W);
+        let (near, far) = pts.split_at(split);
         let mut x0 = 1;
         'blocks: while x0 <= limit {
-            let x1 = (x0 + width).min(limit + 1);
-            let mut block = [0.0f64; 8];
-            match (x1 - x0, width) {
-                (8, 8) => panjer_block::<8>(&g, x0, &pts, &mut block),
-                (4, 4) => panjer_block::<4>(&g, x0, &pts, &mut block),
-                (2, 2) => panjer_block::<2>(&g, x0, &pts, &mut block),
-                (w, _) => {
-                    for (i, v) in block.iter_mut().enumerate().take(w) {
-                        let x = x0 + i;
-                        let live = pts.partition_point(|p| p.0 <= x);
-                        let (sa, sb) = panjer_sums(&g, x, &pts[..live]);
-                        *v = sa + sb / x as f64;
-                    }
+            let x1 = (x0 + W).min(limit + 1);
+            let mut fa = [0.0f64; W];
+            let mut fb = [0.0f64; W];
+            if x1 - x0 == W {
+                panjer_block::<W>(&g, x0, far, &mut fa, &mut fb);
+            } else {
+                for j in 0..x1 - x0 {
+                    let x = x0 + j;
+                    let live = far.partition_point(|p| p.0 <= x);
+                    (fa[j], fb[j]) = panjer_sums(&g, x, &far[..live]);
                 }
             }
-            for (i, v) in block.iter().enumerate().take(x1 - x0) {
-                let x = x0 + i;
-                g.push(*v);
+            for j in 0..x1 - x0 {
+                let x = x0 + j;
+                let (mut na, mut nb) = (0.0, 0.0);
+                for &(y, pa, pb) in near {
+                    if y > x {
+                        break;
+                    }
+                    let v = g[x - y];
+                    na += pa * v;
+                    nb += pb * v;
+                }
+                let v = (fa[j] + na) + (fb[j] + nb) / x as f64;
+                g.push(v);
                 if cap.is_none() {
                     acc += v * p0;
-                    if x as f64 > mean_total && (1.0 - acc < tail || x > beyond) {
+                    if x as f64 > mean_total && 1.0 - acc < tail {
                         break 'blocks;
                     }
                 }
@@ -257,7 +351,7 @@ pub fn compound(
             }
             if cap.is_none() {
                 acc += g[x] * segments.last().map_or(0.0, |s| s.1).exp();
-                if xf > mean_total && (1.0 - acc < tail || x > beyond) {
+                if xf > mean_total && 1.0 - acc < tail {
                     break;
                 }
             }
@@ -415,6 +509,106 @@ mod tests {
                 proptest::prop_assert!((u[i] - exact[i]).abs() < 1e-12, "{i}: {} vs {}", u[i], exact[i]);
             }
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+        /// Amounts from one unit up, mixed with larger ones: the blocked recursion adds the
+        /// amounts below eight units value by value (uncapped and capped).
+        #[test]
+        fn blocked_recursion_with_small_amounts_matches_brute_force(
+            small in proptest::collection::vec((1usize..8, 0.05f64..1.0), 1..4),
+            large in proptest::collection::vec((8usize..30, 0.05f64..1.0), 0..4),
+            mean in 0.05f64..1.2,
+            nb in proptest::bool::ANY,
+            cap in 9usize..90,
+        ) {
+            let pts: Vec<(usize, f64)> = small.iter().chain(large.iter()).copied().collect();
+            let total: f64 = pts.iter().map(|p| p.1).sum();
+            let sev = Severity { points: pts.iter().map(|(k, p)| (*k, p / total)).collect() };
+            let freq = if nb { Frequency::NegativeBinomial { mean, shape: 0.5 } } else { Frequency::Poisson { mean } };
+            let exact = brute(freq, &sev, 100, 100);
+            let c = compound(freq, &sev, Some(cap), 0.0, usize::MAX);
+            for i in 0..cap {
+                proptest::prop_assert!((c[i] - exact[i]).abs() < 1e-12, "{i}: {} vs {}", c[i], exact[i]);
+            }
+            let u = compound(freq, &sev, None, 1e-300, 100);
+            for i in 0..u.len().min(100) {
+                proptest::prop_assert!((u[i] - exact[i]).abs() < 1e-12, "{i}: {} vs {}", u[i], exact[i]);
+            }
+        }
+    }
+
+    /// The Chernoff length is a valid bound: the exact mass beyond it is at most the tail asked
+    /// for, and it is not far beyond where that happens.
+    #[test]
+    fn chernoff_length_bounds_the_tail() {
+        let s = Severity {
+            points: vec![(1, 0.6), (2, 0.3), (40, 0.1)],
+        };
+        for freq in [
+            Frequency::Poisson { mean: 3.0 },
+            Frequency::NegativeBinomial {
+                mean: 3.0,
+                shape: 0.5,
+            },
+            Frequency::Poisson { mean: 0.06 },
+        ] {
+            let full = compound(freq, &s, Some(20_000), 0.0, usize::MAX);
+            for tail in [1e-4, 1e-8, 1e-12] {
+                let l = chernoff_length(freq, &s, tail).unwrap();
+                let beyond: f64 = full[l + 1..].iter().sum();
+                assert!(beyond <= tail, "{freq:?} {tail}: {beyond} beyond {l}");
+                // Where the exact tail first drops below `tail`: the bound is within 2× of it.
+                let mut first = full.len() - 1;
+                let mut rest = 0.0;
+                for x in (0..full.len()).rev() {
+                    if rest > tail {
+                        break;
+                    }
+                    first = x;
+                    rest += full[x];
+                }
+                assert!(l <= 2 * first + 40, "{freq:?} {tail}: {l} vs {first}");
+            }
+        }
+    }
+
+    /// Issue 16, item 15: λ = 17,500 with a tail of 1e-12 is below what the running sum can
+    /// resolve (its rounding is ~1e-11); the recursion must stop on the bound from the count
+    /// distribution, near mean + 8 sd, not run to its maximum length.
+    #[test]
+    fn large_mean_with_tiny_tail_stops_on_the_count_bound() {
+        let s = Severity {
+            points: vec![(1, 0.6), (2, 0.3), (40, 0.1)],
+        };
+        let freq = Frequency::Poisson { mean: 17_500.0 };
+        let mean = 17_500.0 * s.mean();
+        let sd = (17_500.0 * s.second_moment()).sqrt();
+        let l = chernoff_length(freq, &s, 1e-12).unwrap();
+        assert!((l as f64) < mean + 9.0 * sd, "{l} vs {mean} + 9·{sd}");
+        assert!((l as f64) > mean + 6.0 * sd, "{l} vs {mean} + 6·{sd}");
+        let p = compound(freq, &s, None, 1e-12, usize::MAX);
+        assert_eq!(p.len(), l + 1);
+        assert!(p.capacity() <= l + 1);
+        let total: f64 = p.iter().sum();
+        assert!((total - 1.0).abs() < 1e-9, "{total}");
+        let m1: f64 = p.iter().enumerate().map(|(i, v)| i as f64 * v).sum::<f64>();
+        assert!((m1 / mean - 1.0).abs() < 1e-9, "{m1} {mean}");
+        // The same with negative binomial counts.
+        let nb = Frequency::NegativeBinomial {
+            mean: 17_500.0,
+            shape: 50.0,
+        };
+        let q = compound(nb, &s, None, 1e-12, usize::MAX);
+        let nb_sd =
+            (17_500.0 * s.second_moment() + (nb.variance() - nb.mean()) * s.mean().powi(2)).sqrt();
+        assert!(
+            (q.len() as f64) < mean + 12.0 * nb_sd,
+            "{} {nb_sd}",
+            q.len()
+        );
+        assert!((q.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     }
 
     #[test]
