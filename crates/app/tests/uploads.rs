@@ -299,6 +299,11 @@ fn broken_files_are_one_clear_error() {
         let err = roster_rows(&damaged).err().expect("refused");
         assert!(err.contains("无法读取文件"), "{err}");
     }
+    // An old .xls, or an .xlsx with an opening password (both OLE compound files).
+    let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    ole.resize(4096, 0);
+    let err = roster_rows(&ole).err().expect("refused");
+    assert!(err.contains("旧版 .xls 格式或设置了打开密码"), "{err}");
 }
 
 #[test]

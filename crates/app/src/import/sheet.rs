@@ -84,12 +84,24 @@ pub fn preflight(bytes: &[u8]) -> Result<(), FileError> {
             MAX_FILE_BYTES as u64 / MB
         ));
     }
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        // An OLE compound file: an old .xls, or an .xlsx saved with an opening password.
+        return Err(
+            "文件是旧版 .xls 格式或设置了打开密码，请用 Excel 或 WPS 另存为 .xlsx（不设密码）后再上传"
+                .into(),
+        );
+    }
     if !bytes.starts_with(b"PK") {
         return Err(unreadable("文件不是 .xlsx 格式"));
     }
     check_directory(bytes)?;
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|_| unreadable("文件已损坏或不是 .xlsx 格式"))?;
+    if zip.len() as u64 > MAX_ZIP_ENTRIES {
+        return Err(unreadable(&format!(
+            "文件包含的部件过多（上限{MAX_ZIP_ENTRIES}个），不是正常的表格文件"
+        )));
+    }
     let mut total: u64 = 0;
     let mut buf = vec![0u8; 64 * 1024];
     for i in 0..zip.len() {
@@ -181,10 +193,19 @@ fn check_directory(bytes: &[u8]) -> Result<(), FileError> {
     let max_directory = MAX_ZIP_ENTRIES * (46 + 1024);
     let mut found = false;
     for i in 0..tail.len().saturating_sub(3) {
+        // Where this candidate sits in the file: a record whose directory would start after
+        // it is not used by the zip reader either (the signature was a chance match in packed
+        // data); every other candidate is held to the limits.
+        let at = (tail_start + i) as u64;
         if tail[i..i + 4] == EOCD && i + 22 <= tail.len() {
-            found = true;
             let entries = u16_at(tail, i + 10).max(u16_at(tail, i + 8));
             let directory = u32_at(tail, i + 12);
+            let offset = u32_at(tail, i + 16);
+            let zip64 = entries == 0xFFFF || directory == 0xFFFF_FFFF || offset == 0xFFFF_FFFF;
+            if !zip64 && offset >= at {
+                continue;
+            }
+            found = true;
             if entries > MAX_ZIP_ENTRIES && entries != 0xFFFF {
                 return Err(too_many());
             }
@@ -194,6 +215,10 @@ fn check_directory(bytes: &[u8]) -> Result<(), FileError> {
         } else if tail[i..i + 4] == EOCD64 && i + 56 <= tail.len() {
             let entries = u64_at(tail, i + 24).max(u64_at(tail, i + 32));
             let directory = u64_at(tail, i + 40);
+            let offset = u64_at(tail, i + 48);
+            if offset >= at {
+                continue;
+            }
             if entries > MAX_ZIP_ENTRIES || directory > max_directory {
                 return Err(too_many());
             }
