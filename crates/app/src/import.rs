@@ -1055,6 +1055,42 @@ pub fn roster_xlsx(rows: &[[String; COLUMNS.len()]]) -> AppResult<Vec<u8>> {
     build().map_err(|e| AppError::Internal(e.into()))
 }
 
+/// Roster rows for synthetic households (benchmarks, load tests, sample files), household
+/// numbers counted per village.
+pub fn population_rows(households: &[sim::Household]) -> Vec<[String; COLUMNS.len()]> {
+    let mut numbers: HashMap<&str, usize> = HashMap::new();
+    let mut rows = Vec::new();
+    for h in households {
+        let n = numbers.entry(h.village_code.as_str()).or_default();
+        *n += 1;
+        for p in &h.members {
+            let mut r: [String; COLUMNS.len()] = Default::default();
+            r[C_VCODE] = h.village_code.clone();
+            r[C_HNO] = format!("{:05}", n);
+            r[C_NAME] = p.name.to_string();
+            r[C_ID] = p.id_number.to_string();
+            r[C_REL] = p.relation.label_zh().to_string();
+            r[C_PHONE] = p
+                .phone
+                .as_ref()
+                .map(|x| x.as_str().to_string())
+                .unwrap_or_default();
+            r[C_INS] = p.insurance.label_zh().to_string();
+            if let Some((_, since)) = p.statuses.first() {
+                r[C_STATUS] = p
+                    .statuses
+                    .iter()
+                    .map(|(s, _)| s.label_zh())
+                    .collect::<Vec<_>>()
+                    .join("、");
+                r[C_SINCE] = since.format("%Y-%m-%d").to_string();
+            }
+            rows.push(r);
+        }
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1133,40 +1169,4 @@ mod tests {
         let rows = read_rows(&bytes).ok().unwrap();
         assert!(rows.is_empty());
     }
-}
-
-/// Roster rows for synthetic households (benchmarks, load tests, sample files), household
-/// numbers counted per village.
-pub fn population_rows(households: &[sim::Household]) -> Vec<[String; COLUMNS.len()]> {
-    let mut numbers: HashMap<&str, usize> = HashMap::new();
-    let mut rows = Vec::new();
-    for h in households {
-        let n = numbers.entry(h.village_code.as_str()).or_default();
-        *n += 1;
-        for p in &h.members {
-            let mut r: [String; COLUMNS.len()] = Default::default();
-            r[C_VCODE] = h.village_code.clone();
-            r[C_HNO] = format!("{:05}", n);
-            r[C_NAME] = p.name.to_string();
-            r[C_ID] = p.id_number.to_string();
-            r[C_REL] = p.relation.label_zh().to_string();
-            r[C_PHONE] = p
-                .phone
-                .as_ref()
-                .map(|x| x.as_str().to_string())
-                .unwrap_or_default();
-            r[C_INS] = p.insurance.label_zh().to_string();
-            if let Some((_, since)) = p.statuses.first() {
-                r[C_STATUS] = p
-                    .statuses
-                    .iter()
-                    .map(|(s, _)| s.label_zh())
-                    .collect::<Vec<_>>()
-                    .join("、");
-                r[C_SINCE] = since.format("%Y-%m-%d").to_string();
-            }
-            rows.push(r);
-        }
-    }
-    rows
 }

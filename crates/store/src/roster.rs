@@ -467,16 +467,6 @@ pub async fn count_members(conn: &mut Conn, scope: &Scope) -> Result<i64> {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_numbered_row_major() {
-        assert_eq!(values_placeholders(2, 2), "($1, $2), ($3, $4)");
-    }
-}
-
 /// Moves a member to another household (placing a poverty-monitored person in a virtual village).
 pub async fn move_member(
     conn: &mut Conn,
@@ -507,4 +497,14 @@ pub async fn delete_household_if_empty(conn: &mut Conn, household_id: i64) -> Re
     .await?
     .rows_affected();
     Ok(n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_row_major() {
+        assert_eq!(values_placeholders(2, 2), "($1, $2), ($3, $4)");
+    }
 }
