@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README, CI). On a clean machine it installs what the tests need
-# (Chromium and a CJK font from Debian, Playwright from npm), makes sure PostgreSQL is up, then
-# runs every Rust test — each storage test on SQLite and on PostgreSQL — and the browser tests.
+# (Chromium and a CJK font from Debian, Playwright from npm), makes sure PostgreSQL is up, checks
+# formatting and lints, then runs every Rust test — each storage test on SQLite and on
+# PostgreSQL — and the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,10 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 fi
 pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable at 127.0.0.1:5432"; exit 1; }
+
+echo "== formatting and lints (clippy's default set, warnings denied)"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== Rust tests (SQLite and PostgreSQL)"
 cargo test --workspace --locked

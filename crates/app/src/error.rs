@@ -12,10 +12,6 @@ pub enum AppError {
     Forbidden,
     #[error("{0}")]
     Invalid(String),
-    #[error("用户名或密码错误")]
-    LoginFailed,
-    #[error("登录失败次数过多，请{minutes}分钟后再试")]
-    LoginLocked { minutes: i64 },
     #[error("{0}")]
     Conflict(String),
     #[error("internal error: {0}")]

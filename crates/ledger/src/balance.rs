@@ -64,7 +64,10 @@ impl TrialBalance {
             if debits < 0 || credits < 0 {
                 return Err(BalanceError::Overflow);
             }
-            row.debits = row.debits.checked_add(Fen(debits)).ok_or(BalanceError::Overflow)?;
+            row.debits = row
+                .debits
+                .checked_add(Fen(debits))
+                .ok_or(BalanceError::Overflow)?;
             row.credits = row
                 .credits
                 .checked_add(Fen(credits))

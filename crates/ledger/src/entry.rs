@@ -156,7 +156,8 @@ impl Entry {
         if let Some(l) = self.lines.iter().find(|l| l.amount.fen() == 0) {
             return Err(EntryError::ZeroLine(l.account.code()));
         }
-        let sum = Fen::checked_sum(self.lines.iter().map(|l| l.amount)).ok_or(EntryError::Overflow)?;
+        let sum =
+            Fen::checked_sum(self.lines.iter().map(|l| l.amount)).ok_or(EntryError::Overflow)?;
         if sum.fen() != 0 {
             return Err(EntryError::Unbalanced(sum));
         }

@@ -225,7 +225,12 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
                 for e in &outcome.errors {
                     println!("第{}行 {}：{}", e.row, e.column, e.message);
                 }
-                anyhow::bail!("文件有{}处错误，未导入任何数据", outcome.errors.len());
+                // The list is bounded (the first errors of each column); the total is not.
+                let total = outcome.error_total.max(outcome.errors.len());
+                if total > outcome.errors.len() {
+                    println!("另有{}处错误未列出", total - outcome.errors.len());
+                }
+                anyhow::bail!("文件有{total}处错误，未导入任何数据");
             }
         }
         DbCommand::CreateUser {

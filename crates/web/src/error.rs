@@ -29,8 +29,6 @@ fn status_of(e: &AppError) -> StatusCode {
         AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
         AppError::Forbidden => StatusCode::FORBIDDEN,
         AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        AppError::LoginFailed => StatusCode::UNAUTHORIZED,
-        AppError::LoginLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
