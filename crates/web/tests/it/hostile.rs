@@ -7,35 +7,10 @@ use crate::on_both_backends;
 use app::Actor;
 use chrono::Datelike;
 
-struct World {
-    t: TestApp,
-    town: Client,
-    csrf: String,
-    year: i64,
-}
+type World = TownYear;
 
-/// The demo county with its scheme years; `year` is this year of 大张庄镇 (the `town` login).
 async fn world(backend: Backend) -> World {
-    let t = TestApp::spawn(backend, 300).await;
-    t.app.load_demo_years().await.unwrap();
-    let year = t
-        .app
-        .years(&Actor::system())
-        .await
-        .unwrap()
-        .iter()
-        .filter(|y| y.pool_code == "370323104")
-        .map(|y| y.id)
-        .max()
-        .unwrap();
-    let town = t.login("town").await;
-    let csrf = town.csrf().await;
-    World {
-        t,
-        town,
-        csrf,
-        year,
-    }
+    TownYear::spawn(backend, 300).await
 }
 
 impl World {
@@ -56,6 +31,32 @@ impl World {
 
     async fn verify_all(&self) -> Vec<Result<ledger::Verified, ledger::Break>> {
         self.t.app.verify_ledgers().await.unwrap()
+    }
+
+    /// Runs a statement behind the app's back (as someone holding the database would), with
+    /// the year as `$1` and `n` as `$2`.
+    async fn sql(&self, statement: &str, n: i64) {
+        let mut conn = self.t.app.db.acquire().await.unwrap();
+        store::sqlx_reexport::query(statement)
+            .bind(self.year)
+            .bind(n)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+
+    /// The table of the first row `ledger verify` finds disagreeing with the chain.
+    async fn first_disagreeing_table(&self) -> &'static str {
+        let broken = self
+            .verify_all()
+            .await
+            .into_iter()
+            .find_map(|r| r.err())
+            .expect("verify finds the changed row");
+        match broken.reason {
+            ledger::BreakReason::RecordDisagrees { table, .. } => table,
+            other => panic!("expected a disagreeing record, got {other}"),
+        }
     }
 }
 
@@ -244,58 +245,17 @@ async fn money_rows_beside_the_chain_are_checked(backend: Backend) {
             .await;
     assert!(bad.has("不相符"));
 
-    let mut conn = w.t.app.db.acquire().await.unwrap();
-    let q = store::sqlx_reexport::query;
-    q("UPDATE enrolments SET total_fen = total_fen + 100 WHERE id = (SELECT MIN(id) FROM enrolments WHERE year_id = $1)")
-        .bind(w.year)
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    drop(conn);
-    let broken = w
-        .verify_all()
-        .await
-        .into_iter()
-        .find_map(|r| r.err())
-        .expect("the changed enrolment is found");
-    assert!(
-        matches!(
-            broken.reason,
-            ledger::BreakReason::RecordDisagrees {
-                table: "enrolments",
-                ..
-            }
-        ),
-        "{broken}"
-    );
-    let mut conn = w.t.app.db.acquire().await.unwrap();
-    q("UPDATE enrolments SET total_fen = total_fen - 100 WHERE id = (SELECT MIN(id) FROM enrolments WHERE year_id = $1)")
-        .bind(w.year)
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    q("UPDATE donations SET donor_name = '别人' WHERE year_id = $1")
-        .bind(w.year)
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    drop(conn);
-    let broken = w
-        .verify_all()
-        .await
-        .into_iter()
-        .find_map(|r| r.err())
-        .expect("the changed donation is found");
-    assert!(
-        matches!(
-            broken.reason,
-            ledger::BreakReason::RecordDisagrees {
-                table: "donations",
-                ..
-            }
-        ),
-        "{broken}"
-    );
+    let enrolment = "UPDATE enrolments SET total_fen = total_fen + $2 \
+        WHERE id = (SELECT MIN(id) FROM enrolments WHERE year_id = $1)";
+    w.sql(enrolment, 100).await;
+    assert_eq!(w.first_disagreeing_table().await, "enrolments");
+    w.sql(enrolment, -100).await;
+    w.sql(
+        "UPDATE donations SET donor_name = '别人' WHERE year_id = $1 AND $2 = $2",
+        0,
+    )
+    .await;
+    assert_eq!(w.first_disagreeing_table().await, "donations");
 }
 
 /// A receipt above the pool's review amount waits for a second manager; its typist cannot

@@ -12,35 +12,10 @@ use scheme::Payer;
 /// As many as the PostgreSQL pool has connections, so that all of them are in flight at once.
 const PARALLEL: usize = 16;
 
-struct World {
-    t: TestApp,
-    town: Client,
-    csrf: String,
-    year: i64,
-}
+type World = TownYear;
 
-/// The demo county with its scheme years; `year` is this year of 大张庄镇 (the `town` login).
 async fn world(backend: Backend) -> World {
-    let t = TestApp::spawn(backend, 400).await;
-    t.app.load_demo_years().await.unwrap();
-    let year = t
-        .app
-        .years(&Actor::system())
-        .await
-        .unwrap()
-        .iter()
-        .filter(|y| y.pool_code == "370323104")
-        .map(|y| y.id)
-        .max()
-        .unwrap();
-    let town = t.login("town").await;
-    let csrf = town.csrf().await;
-    World {
-        t,
-        town,
-        csrf,
-        year,
-    }
+    TownYear::spawn(backend, 400).await
 }
 
 impl World {

@@ -272,6 +272,40 @@ impl Client {
     }
 }
 
+/// The demo county with its scheme years, served, and the `town` admin (大张庄镇) signed in:
+/// `year` is this year of the town's pool.
+pub struct TownYear {
+    pub t: TestApp,
+    pub town: Client,
+    pub csrf: String,
+    pub year: i64,
+}
+
+impl TownYear {
+    pub async fn spawn(backend: Backend, members: usize) -> TownYear {
+        let t = TestApp::spawn(backend, members).await;
+        t.app.load_demo_years().await.unwrap();
+        let year = t
+            .app
+            .years(&app::Actor::system())
+            .await
+            .unwrap()
+            .iter()
+            .filter(|y| y.pool_code == "370323104")
+            .map(|y| y.id)
+            .max()
+            .unwrap();
+        let town = t.login("town").await;
+        let csrf = town.csrf().await;
+        TownYear {
+            t,
+            town,
+            csrf,
+            year,
+        }
+    }
+}
+
 /// Runs a test body once per backend.
 #[macro_export]
 macro_rules! on_both_backends {
