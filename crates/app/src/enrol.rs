@@ -106,6 +106,17 @@ pub struct EnrolHousehold {
     pub payment_reference: String,
 }
 
+/// The enrolment side of one page of a year's village list (`App::village_enrolment_page`).
+#[derive(Debug, Clone)]
+pub struct VillageEnrolments {
+    /// Active enrolments of the page's households.
+    pub active: Vec<EnrolmentRow>,
+    /// Households of the whole village actively enrolled.
+    pub active_households: i64,
+    /// Reversed enrolments of the village, newest first.
+    pub reversed: Vec<EnrolmentRow>,
+}
+
 /// An enrolment with its member lines, for the receipt and the household page.
 #[derive(Debug, Clone)]
 pub struct Enrolment {
@@ -441,6 +452,7 @@ impl App {
         Ok(store::enrolment::history_for_household(&mut conn, year_id, household_id).await?)
     }
 
+    /// Every enrolment of a village in a year (active and reversed), newest first.
     pub async fn village_enrolments(
         &self,
         actor: &Actor,
@@ -453,6 +465,39 @@ impl App {
         let mut conn = self.db.acquire().await?;
         load_year(&mut conn, &actor.scope(), year_id).await?;
         Ok(store::enrolment::for_village(&mut conn, year_id, village_code).await?)
+    }
+
+    /// What the year's village page shows beside one page of the village's households: the
+    /// active enrolments of those households, how many households of the village are enrolled,
+    /// and the village's reversed enrolments. Reads only the page's rows, not the village's.
+    pub async fn village_enrolment_page(
+        &self,
+        actor: &Actor,
+        year_id: i64,
+        village_code: &str,
+        household_ids: &[i64],
+    ) -> AppResult<VillageEnrolments> {
+        if !actor.scope().contains(village_code) {
+            return Err(AppError::NotFound);
+        }
+        let mut conn = self.db.acquire().await?;
+        load_year(&mut conn, &actor.scope(), year_id).await?;
+        let active = store::enrolment::active_for_households(
+            &mut conn,
+            year_id,
+            village_code,
+            household_ids,
+        )
+        .await?;
+        let active_households =
+            store::enrolment::active_count(&mut conn, year_id, village_code).await?;
+        let reversed =
+            store::enrolment::reversed_for_village(&mut conn, year_id, village_code).await?;
+        Ok(VillageEnrolments {
+            active,
+            active_households,
+            reversed,
+        })
     }
 
     /// Reverses an enrolment entered by mistake: the enrolment stays on record marked reversed

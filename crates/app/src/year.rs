@@ -292,6 +292,23 @@ impl YearFigures {
 }
 
 impl App {
+    /// Where the per-village figures kept by every enrolment, reversal and roster write differ
+    /// from a fresh count over the base tables, one line each; empty when they agree.
+    pub async fn verify_village_figures(&self) -> AppResult<Vec<String>> {
+        let mut conn = self.db.acquire().await?;
+        Ok(store::enrolment::verify_figures(&mut conn).await?)
+    }
+
+    /// Rebuilds the per-village figures from the base tables in one write transaction (after a
+    /// restore or a bulk load around the application, or when the verification found a
+    /// difference).
+    pub async fn rebuild_village_figures(&self) -> AppResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        store::enrolment::rebuild_figures(&mut tx).await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+        Ok(())
+    }
+
     pub async fn year_figures(&self, actor: &Actor, year_id: i64) -> AppResult<YearFigures> {
         let mut conn = self.db.acquire().await?;
         let year = load_year(&mut conn, &actor.scope(), year_id).await?;

@@ -3,7 +3,7 @@
 use crate::roster::{rows_per_insert, values_placeholders};
 use crate::{is_unique_violation, Conn, Result, Scope, StoreError};
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone)]
 pub struct NewEnrolment {
@@ -195,7 +195,128 @@ pub async fn insert(
         }
         q.execute(&mut *conn).await.map_err(conflict)?;
     }
+    let mut delta = FigureDelta::default();
+    for (_, ls) in enrolments {
+        delta.add(
+            year_id,
+            ls.iter().filter(|l| l.included).map(|l| LineFacts {
+                village_code: l.village_code.clone(),
+                consecutive_years: l.consecutive_years,
+                statuses: l.statuses.clone(),
+                dues: [
+                    l.due_personal,
+                    l.due_village,
+                    l.due_town,
+                    l.due_county,
+                    l.due_charity,
+                ],
+            }),
+            1,
+        );
+    }
+    delta.apply(conn).await?;
     Ok(ids)
+}
+
+/// What one included member line adds to its village's figures.
+struct LineFacts {
+    village_code: String,
+    consecutive_years: i64,
+    statuses: String,
+    dues: [i64; 5],
+}
+
+/// Changes to `year_village_figures` and `year_village_statuses`, summed per key before they are
+/// written (one upsert per village, in key order so that concurrent writers lock rows in the
+/// same order).
+#[derive(Default)]
+struct FigureDelta {
+    /// (year, village) → [households, members, consecutive, special, five dues].
+    villages: BTreeMap<(i64, String), [i64; 9]>,
+    statuses: BTreeMap<(i64, String, String), i64>,
+}
+
+impl FigureDelta {
+    /// Adds (sign 1) or removes (sign -1) one enrolment's included lines: each village the
+    /// enrolment has an included member in counts it once as a household.
+    fn add(&mut self, year_id: i64, lines: impl Iterator<Item = LineFacts>, sign: i64) {
+        let mut seen: Vec<String> = Vec::new();
+        for l in lines {
+            let v = self
+                .villages
+                .entry((year_id, l.village_code.clone()))
+                .or_default();
+            if !seen.contains(&l.village_code) {
+                v[0] += sign;
+                seen.push(l.village_code.clone());
+            }
+            v[1] += sign;
+            if l.consecutive_years > 1 {
+                v[2] += sign;
+            }
+            if !l.statuses.is_empty() {
+                v[3] += sign;
+                *self
+                    .statuses
+                    .entry((year_id, l.village_code.clone(), l.statuses.clone()))
+                    .or_default() += sign;
+            }
+            for (k, d) in l.dues.iter().enumerate() {
+                v[4 + k] += sign * d;
+            }
+        }
+    }
+
+    async fn apply(&self, conn: &mut Conn) -> Result<()> {
+        const COLS: usize = 11;
+        let villages: Vec<_> = self.villages.iter().collect();
+        for chunk in villages.chunks(rows_per_insert(conn, COLS)) {
+            let sql = format!(
+                "INSERT INTO year_village_figures (year_id, village_code, households, members, \
+                 consecutive_members, special_members, due_personal, due_village, due_town, \
+                 due_county, due_charity) VALUES {} \
+                 ON CONFLICT (year_id, village_code) DO UPDATE SET \
+                 households = year_village_figures.households + excluded.households, \
+                 members = year_village_figures.members + excluded.members, \
+                 consecutive_members = year_village_figures.consecutive_members + excluded.consecutive_members, \
+                 special_members = year_village_figures.special_members + excluded.special_members, \
+                 due_personal = year_village_figures.due_personal + excluded.due_personal, \
+                 due_village = year_village_figures.due_village + excluded.due_village, \
+                 due_town = year_village_figures.due_town + excluded.due_town, \
+                 due_county = year_village_figures.due_county + excluded.due_county, \
+                 due_charity = year_village_figures.due_charity + excluded.due_charity",
+                values_placeholders(chunk.len(), COLS)
+            );
+            let mut q = sqlx::query(&sql);
+            for ((year_id, village), v) in chunk {
+                q = q.bind(*year_id).bind(village.as_str());
+                for x in v.iter() {
+                    q = q.bind(*x);
+                }
+            }
+            q.execute(&mut *conn).await?;
+        }
+        const SCOLS: usize = 4;
+        let statuses: Vec<_> = self.statuses.iter().collect();
+        for chunk in statuses.chunks(rows_per_insert(conn, SCOLS)) {
+            let sql = format!(
+                "INSERT INTO year_village_statuses (year_id, village_code, statuses, members) \
+                 VALUES {} ON CONFLICT (year_id, village_code, statuses) DO UPDATE SET \
+                 members = year_village_statuses.members + excluded.members",
+                values_placeholders(chunk.len(), SCOLS)
+            );
+            let mut q = sqlx::query(&sql);
+            for ((year_id, village, statuses), n) in chunk {
+                q = q
+                    .bind(*year_id)
+                    .bind(village.as_str())
+                    .bind(statuses.as_str())
+                    .bind(**n);
+            }
+            q.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
 }
 
 const SELECT_ENROLMENT: &str = "SELECT e.id, e.year_id, e.rules_version, e.household_id, \
@@ -271,6 +392,62 @@ pub async fn for_village(
     Ok(rows.iter().map(enrolment).collect())
 }
 
+/// The active enrolments of some households of a village in a year: the households on one
+/// page of the village's list (at most a page's worth of ids).
+pub async fn active_for_households(
+    conn: &mut Conn,
+    year_id: i64,
+    village_code: &str,
+    household_ids: &[i64],
+) -> Result<Vec<EnrolmentRow>> {
+    if household_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = (0..household_ids.len())
+        .map(|i| format!("${}", i + 3))
+        .collect();
+    let sql = format!(
+        "{SELECT_ENROLMENT} WHERE e.year_id = $1 AND e.village_code = $2 AND e.active = 1 \
+         AND e.household_id IN ({}) ORDER BY e.id DESC",
+        list.join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(year_id).bind(village_code);
+    for id in household_ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(conn).await?.iter().map(enrolment).collect())
+}
+
+/// How many households of a village are actively enrolled in a year (an index count).
+pub async fn active_count(conn: &mut Conn, year_id: i64, village_code: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM enrolments \
+         WHERE year_id = $1 AND village_code = $2 AND active = 1",
+    )
+    .bind(year_id)
+    .bind(village_code)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The reversed enrolments of a village in a year, newest first.
+pub async fn reversed_for_village(
+    conn: &mut Conn,
+    year_id: i64,
+    village_code: &str,
+) -> Result<Vec<EnrolmentRow>> {
+    let sql = format!(
+        "{SELECT_ENROLMENT} WHERE e.year_id = $1 AND e.village_code = $2 AND e.active = 0 \
+         ORDER BY e.id DESC"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(year_id)
+        .bind(village_code)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.iter().map(enrolment).collect())
+}
+
 pub async fn member_lines(conn: &mut Conn, enrolment_id: i64) -> Result<Vec<MemberLine>> {
     let rows = sqlx::query(
         "SELECT l.member_id, m.name, m.id_masked, m.relation, l.included, l.exclusion_reason, \
@@ -328,8 +505,30 @@ pub async fn reverse(
     }
     sqlx::query("UPDATE enrolment_members SET active = 0 WHERE enrolment_id = $1")
         .bind(id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    let rows = sqlx::query(
+        "SELECT year_id, village_code, consecutive_years, statuses, due_personal, due_village, \
+         due_town, due_county, due_charity FROM enrolment_members \
+         WHERE enrolment_id = $1 AND included = 1",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    if let Some(first) = rows.first() {
+        let mut delta = FigureDelta::default();
+        delta.add(
+            first.get(0),
+            rows.iter().map(|r| LineFacts {
+                village_code: r.get(1),
+                consecutive_years: r.get(2),
+                statuses: r.get(3),
+                dues: [r.get(4), r.get(5), r.get(6), r.get(7), r.get(8)],
+            }),
+            -1,
+        );
+        delta.apply(conn).await?;
+    }
     Ok(true)
 }
 
@@ -393,7 +592,45 @@ pub struct VillageEnrolment {
     pub due_charity: i64,
 }
 
+/// Per-village enrolment figures of a year inside `scope`, in village order, from the summary
+/// kept by every enrolment and reversal (`year_village_figures`): one row per village, whatever
+/// the size of the pool.
 pub async fn village_figures(
+    conn: &mut Conn,
+    year_id: i64,
+    scope: &Scope,
+) -> Result<Vec<VillageEnrolment>> {
+    let rows = sqlx::query(
+        "SELECT village_code, households, members, consecutive_members, special_members, \
+           due_personal, due_village, due_town, due_county, due_charity \
+         FROM year_village_figures WHERE year_id = $1 AND village_code LIKE $2 AND members <> 0 \
+         ORDER BY village_code",
+    )
+    .bind(year_id)
+    .bind(scope.like())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(village_enrolment).collect())
+}
+
+fn village_enrolment(r: &sqlx::any::AnyRow) -> VillageEnrolment {
+    VillageEnrolment {
+        village_code: r.get(0),
+        households: r.get(1),
+        members: r.get(2),
+        consecutive_members: r.get(3),
+        special_members: r.get(4),
+        due_personal: r.get(5),
+        due_village: r.get(6),
+        due_town: r.get(7),
+        due_county: r.get(8),
+        due_charity: r.get(9),
+    }
+}
+
+/// The same figures as [`village_figures`], grouped afresh from every enrolment line: the
+/// reference the summary is checked against ([`verify_figures`]).
+pub async fn recount_village_figures(
     conn: &mut Conn,
     year_id: i64,
     scope: &Scope,
@@ -412,21 +649,7 @@ pub async fn village_figures(
     .bind(scope.like())
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| VillageEnrolment {
-            village_code: r.get(0),
-            households: r.get(1),
-            members: r.get(2),
-            consecutive_members: r.get(3),
-            special_members: r.get(4),
-            due_personal: r.get(5),
-            due_village: r.get(6),
-            due_town: r.get(7),
-            due_county: r.get(8),
-            due_charity: r.get(9),
-        })
-        .collect())
+    Ok(rows.iter().map(village_enrolment).collect())
 }
 
 /// Members included in the year, for the risk model: (age, sex, insurance, consecutive) counts.
@@ -532,12 +755,11 @@ pub async fn roster_lines(
 }
 
 /// Included members with special statuses per village: (village, statuses joined by commas,
-/// count).
+/// count), in that order, from the summary kept by every enrolment and reversal.
 pub async fn status_counts(conn: &mut Conn, year_id: i64) -> Result<Vec<(String, String, i64)>> {
     let rows = sqlx::query(
-        "SELECT village_code, statuses, CAST(COUNT(*) AS BIGINT) FROM enrolment_members \
-         WHERE year_id = $1 AND active = 1 AND included = 1 AND statuses <> '' \
-         GROUP BY village_code, statuses",
+        "SELECT village_code, statuses, members FROM year_village_statuses \
+         WHERE year_id = $1 AND members <> 0 ORDER BY village_code, statuses",
     )
     .bind(year_id)
     .fetch_all(conn)
@@ -546,4 +768,103 @@ pub async fn status_counts(conn: &mut Conn, year_id: i64) -> Result<Vec<(String,
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect())
+}
+
+/// [`status_counts`] grouped afresh from every enrolment line (the reference).
+pub async fn recount_status_counts(
+    conn: &mut Conn,
+    year_id: i64,
+) -> Result<Vec<(String, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT village_code, statuses, CAST(COUNT(*) AS BIGINT) FROM enrolment_members \
+         WHERE year_id = $1 AND active = 1 AND included = 1 AND statuses <> '' \
+         GROUP BY village_code, statuses ORDER BY village_code, statuses",
+    )
+    .bind(year_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// Where the per-village summaries differ from a fresh GROUP BY over the base tables, one line
+/// per difference (empty when they agree): every year's enrolment figures and status counts, and
+/// the registered counts of every village.
+pub async fn verify_figures(conn: &mut Conn) -> Result<Vec<String>> {
+    let all = Scope::all();
+    let mut out = Vec::new();
+    let years: Vec<i64> = sqlx::query_scalar("SELECT id FROM scheme_years ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await?;
+    for year_id in years {
+        let kept = village_figures(conn, year_id, &all).await?;
+        let fresh = recount_village_figures(conn, year_id, &all).await?;
+        if kept != fresh {
+            out.push(format!(
+                "year {year_id}: village figures {kept:?} != recount {fresh:?}"
+            ));
+        }
+        let kept = status_counts(conn, year_id).await?;
+        let fresh = recount_status_counts(conn, year_id).await?;
+        if kept != fresh {
+            out.push(format!(
+                "year {year_id}: status counts {kept:?} != recount {fresh:?}"
+            ));
+        }
+    }
+    let kept = crate::roster::counts_by_village(conn, &all).await?;
+    let fresh = crate::roster::recount_registered(conn, &all).await?;
+    if kept != fresh {
+        let mut codes: Vec<&String> = kept.keys().chain(fresh.keys()).collect();
+        codes.sort();
+        codes.dedup();
+        for c in codes {
+            if kept.get(c) != fresh.get(c) {
+                out.push(format!(
+                    "village {c}: registered {:?} != recount {:?}",
+                    kept.get(c),
+                    fresh.get(c)
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Rebuilds the per-village summaries from the base tables (the migration's back-fill). For
+/// data written around the store (a restore, a bulk load) and for repairs after
+/// [`verify_figures`] found a difference; run it inside a write transaction.
+pub async fn rebuild_figures(conn: &mut Conn) -> Result<()> {
+    for sql in [
+        "DELETE FROM year_village_figures",
+        "DELETE FROM year_village_statuses",
+        "DELETE FROM village_counts",
+        "INSERT INTO year_village_figures (year_id, village_code, households, members, \
+           consecutive_members, special_members, due_personal, due_village, due_town, due_county, \
+           due_charity) \
+         SELECT year_id, village_code, CAST(COUNT(DISTINCT enrolment_id) AS BIGINT), \
+           CAST(COUNT(*) AS BIGINT), \
+           CAST(SUM(CASE WHEN consecutive_years > 1 THEN 1 ELSE 0 END) AS BIGINT), \
+           CAST(SUM(CASE WHEN statuses <> '' THEN 1 ELSE 0 END) AS BIGINT), \
+           CAST(SUM(due_personal) AS BIGINT), CAST(SUM(due_village) AS BIGINT), \
+           CAST(SUM(due_town) AS BIGINT), CAST(SUM(due_county) AS BIGINT), \
+           CAST(SUM(due_charity) AS BIGINT) \
+         FROM enrolment_members WHERE active = 1 AND included = 1 GROUP BY year_id, village_code",
+        "INSERT INTO year_village_statuses (year_id, village_code, statuses, members) \
+         SELECT year_id, village_code, statuses, CAST(COUNT(*) AS BIGINT) FROM enrolment_members \
+         WHERE active = 1 AND included = 1 AND statuses <> '' \
+         GROUP BY year_id, village_code, statuses",
+        "INSERT INTO village_counts (village_code, households, members) \
+         SELECT r.code, \
+           CAST((SELECT COUNT(*) FROM households h WHERE h.village_code = r.code) AS BIGINT), \
+           CAST((SELECT COUNT(*) FROM members m WHERE m.village_code = r.code) AS BIGINT) \
+         FROM regions r \
+         WHERE EXISTS (SELECT 1 FROM households h WHERE h.village_code = r.code) \
+           OR EXISTS (SELECT 1 FROM members m WHERE m.village_code = r.code)",
+    ] {
+        sqlx::query(sql).execute(&mut *conn).await?;
+    }
+    Ok(())
 }

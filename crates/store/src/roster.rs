@@ -3,7 +3,7 @@
 
 use crate::{is_unique_violation, Conn, Result, Scope, StoreError};
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -187,8 +187,53 @@ pub async fn village_households(
         .collect()
 }
 
-/// Households and members per village inside the scope; callers roll these up to towns.
+/// Households and members per village inside the scope; callers roll these up to towns. Read
+/// from `village_counts`, which every roster write below keeps current in its own transaction.
 pub async fn counts_by_village(conn: &mut Conn, scope: &Scope) -> Result<HashMap<String, Counts>> {
+    let rows = sqlx::query(
+        "SELECT village_code, households, members FROM village_counts \
+         WHERE village_code LIKE $1 AND (households <> 0 OR members <> 0)",
+    )
+    .bind(scope.like())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                Counts {
+                    households: r.try_get(1)?,
+                    members: r.try_get(2)?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Adds (or with negative numbers removes) registered households and members per village, in
+/// code order (so that concurrent writers lock the rows in the same order).
+async fn add_registered(conn: &mut Conn, delta: &BTreeMap<&str, (i64, i64)>) -> Result<()> {
+    let rows: Vec<_> = delta.iter().collect();
+    for chunk in rows.chunks(rows_per_insert(conn, 3)) {
+        let sql = format!(
+            "INSERT INTO village_counts (village_code, households, members) VALUES {} \
+             ON CONFLICT (village_code) DO UPDATE SET \
+             households = village_counts.households + excluded.households, \
+             members = village_counts.members + excluded.members",
+            values_placeholders(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql);
+        for (code, (households, members)) in chunk {
+            q = q.bind(**code).bind(*households).bind(*members);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// [`counts_by_village`] counted afresh from the members and households tables (the reference
+/// the kept counts are checked against: `enrolment::verify_figures`).
+pub async fn recount_registered(conn: &mut Conn, scope: &Scope) -> Result<HashMap<String, Counts>> {
     let mut out: HashMap<String, Counts> = HashMap::new();
     let rows = sqlx::query(
         "SELECT village_code, COUNT(*) AS n FROM members WHERE village_code LIKE $1 GROUP BY village_code",
@@ -309,7 +354,7 @@ pub async fn insert_household(
     .bind(household_no)
     .bind(address)
     .bind(now)
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -318,6 +363,7 @@ pub async fn insert_household(
             e.into()
         }
     })?;
+    add_registered(conn, &BTreeMap::from([(village_code, (1, 0))])).await?;
     Ok(id)
 }
 
@@ -389,6 +435,11 @@ pub async fn insert_households(
             );
         }
     }
+    let mut delta: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for (village, _, _) in households {
+        delta.entry(village.as_str()).or_default().0 += 1;
+    }
+    add_registered(conn, &delta).await?;
     Ok(out)
 }
 
@@ -455,6 +506,11 @@ pub async fn insert_members(conn: &mut Conn, members: &[NewMember], now: &str) -
         }
         q.execute(&mut *conn).await?;
     }
+    let mut delta: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for m in members {
+        delta.entry(m.village_code.as_str()).or_default().1 += 1;
+    }
+    add_registered(conn, &delta).await?;
     Ok(ids)
 }
 
@@ -476,27 +532,46 @@ pub async fn move_member(
     relation: &str,
     now: &str,
 ) -> Result<()> {
+    let from: Option<String> = sqlx::query_scalar("SELECT village_code FROM members WHERE id = $1")
+        .bind(member_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(from) = from else {
+        return Ok(());
+    };
     sqlx::query("UPDATE members SET household_id = $2, village_code = $3, relation = $4, updated_at = $5 WHERE id = $1")
         .bind(member_id)
         .bind(household_id)
         .bind(village_code)
         .bind(relation)
         .bind(now)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    if from != village_code {
+        let mut delta = BTreeMap::new();
+        delta.insert(from.as_str(), (0, -1));
+        delta.insert(village_code, (0, 1));
+        add_registered(conn, &delta).await?;
+    }
     Ok(())
 }
 
 /// Removes a household that no longer has members; returns whether it did.
 pub async fn delete_household_if_empty(conn: &mut Conn, household_id: i64) -> Result<bool> {
-    let n = sqlx::query(
-        "DELETE FROM households WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM members m WHERE m.household_id = $1)",
+    let village: Option<String> = sqlx::query_scalar(
+        "DELETE FROM households WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM members m WHERE m.household_id = $1) \
+         RETURNING village_code",
     )
     .bind(household_id)
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(n > 0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match village {
+        Some(v) => {
+            add_registered(conn, &BTreeMap::from([(v.as_str(), (-1, 0))])).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 #[cfg(test)]

@@ -792,10 +792,11 @@ pub async fn village(
         return Err(AppError::NotFound.into());
     }
     let view = state.app.region_view(a, &code, q.page.unwrap_or(1)).await?;
-    let enrolments = state.app.village_enrolments(a, id, &code).await?;
+    let ids: Vec<i64> = view.households.iter().map(|h| h.id).collect();
+    let enrolments = state.app.village_enrolment_page(a, id, &code, &ids).await?;
     let active: HashMap<i64, &store::enrolment::EnrolmentRow> = enrolments
+        .active
         .iter()
-        .filter(|e| e.active)
         .map(|e| (e.household_id, e))
         .collect();
     let households = view
@@ -816,8 +817,8 @@ pub async fn village(
         })
         .collect();
     let reversed = enrolments
+        .reversed
         .iter()
-        .filter(|e| !e.active)
         .map(|e| {
             (
                 e.id,
@@ -835,7 +836,7 @@ pub async fn village(
             village_code: code,
             village_name: view.region.name.clone(),
             households,
-            enrolled_households: active.len(),
+            enrolled_households: enrolments.active_households as usize,
             reversed,
             in_window,
             can_enrol: a.enroller().is_some(),
