@@ -17,7 +17,7 @@ use axum::handler::Handler;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -29,126 +29,206 @@ pub struct AppState {
     pub secure_cookies: bool,
 }
 
-/// Routes that name a region, household, member or job. Every one of them must answer 404 for
-/// anything outside the caller's area; the integration tests walk this list, so a new route
-/// that names an entity belongs here.
-pub const ENTITY_ROUTES: &[(&str, &str)] = &[
-    ("GET", "/regions/{code}"),
-    ("GET", "/households/{id}"),
-    ("GET", "/members/{id}"),
-    ("POST", "/members/{id}/reveal"),
-    ("POST", "/members/{id}/place"),
-    ("GET", "/roster/import/{job}"),
-    ("GET", "/years/{year}"),
-    ("GET", "/years/{year}/rules"),
-    ("POST", "/years/{year}/rules"),
-    ("POST", "/years/{year}/next"),
-    ("GET", "/years/{year}/villages/{code}"),
-    ("GET", "/years/{year}/households/{id}/enrol"),
-    ("POST", "/years/{year}/households/{id}/enrol"),
-    ("POST", "/years/{year}/renew"),
-    ("GET", "/years/{year}/enrol/import"),
-    ("POST", "/years/{year}/enrol/import"),
-    ("GET", "/enrolments/{enrolment}"),
-    ("POST", "/enrolments/{enrolment}/reverse"),
-    ("GET", "/years/{year}/fund"),
-    ("POST", "/years/{year}/fund/receipts"),
-    ("POST", "/years/{year}/fund/{action}"),
-    ("POST", "/years/{year}/fund/pending/{pending}/decide"),
-    ("GET", "/years/{year}/design"),
-    ("POST", "/years/{year}/design"),
-    ("GET", "/years/{year}/designs/{design}"),
-    ("POST", "/years/{year}/designs/{design}/submit"),
-    ("POST", "/years/{year}/designs/{design}/decide"),
-    ("GET", "/years/{year}/table"),
-    ("GET", "/years/{year}/reports"),
-    ("GET", "/years/{year}/reports/enrolment.xlsx"),
-    ("GET", "/years/{year}/reports/money.xlsx"),
-    ("GET", "/years/{year}/reports/ledger.xlsx"),
-    ("GET", "/years/{year}/reports/design-{design}.xlsx"),
-    ("GET", "/years/{year}/notice"),
-    ("GET", "/api/v1/regions/{code}"),
-    ("GET", "/api/v1/households/{id}"),
-    ("GET", "/api/v1/members/{id}"),
-];
+/// What a route's path names, declared with the route itself (see `route_table`): the area walk
+/// of the integration tests visits every route declared `Entity` or `EntityAt`, so a route cannot
+/// be served without saying whether it names something of an area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    /// Nothing of anyone's area: home, sign-in, lists, forms, search, templates, assets.
+    Nothing,
+    /// Something of the signed-in user's own (a session): another user's is not found, whatever
+    /// the area, so the area walk has nothing to prove.
+    Own,
+    /// Published for everyone without signing in (the public subsidy table, verification).
+    Public,
+    /// A region, household, member, import job, scheme year, enrolment, design or pending
+    /// receipt: it answers 404 for anything outside the caller's area.
+    Entity,
+    /// As `Entity`, for a path whose last parameter picks a document by name: the area walk
+    /// visits each of these paths, which are instances of the route's pattern.
+    EntityAt(&'static [&'static str]),
+}
+
+/// One declared route: a method on a path, and what the path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub names: Names,
+}
+
+/// The router being built and the list of what it serves, filled by the same calls so that the
+/// two cannot disagree.
+struct RouteTable {
+    router: Router<AppState>,
+    routes: Vec<RouteSpec>,
+}
+
+impl RouteTable {
+    fn new() -> RouteTable {
+        RouteTable {
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    fn get<H, T>(self, path: &'static str, names: Names, handler: H) -> RouteTable
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(Method::GET, path, names, get(handler))
+    }
+
+    fn post<H, T>(self, path: &'static str, names: Names, handler: H) -> RouteTable
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(Method::POST, path, names, post(handler))
+    }
+
+    /// axum merges a second method on a path already routed into the same method router.
+    fn add(
+        mut self,
+        method: Method,
+        path: &'static str,
+        names: Names,
+        handler: MethodRouter<AppState>,
+    ) -> RouteTable {
+        self.routes.push(RouteSpec {
+            method,
+            path,
+            names,
+        });
+        self.router = self.router.route(path, handler);
+        self
+    }
+}
+
+/// Every route, declared once with what it names. Form routes take `FORM_BODY_LIMIT` (the layer
+/// in `router`); the two spreadsheet uploads take `upload_limit()`.
+fn route_table() -> RouteTable {
+    use Names::{Entity, EntityAt, Nothing, Own, Public};
+    RouteTable::new()
+        .get("/", Nothing, pages::home)
+        .get("/login", Nothing, pages::login_form)
+        .post("/login", Nothing, pages::login)
+        .post("/logout", Nothing, pages::logout)
+        .post("/logout/everywhere", Nothing, pages::logout_everywhere)
+        .get("/account/sessions", Nothing, pages::sessions)
+        .post("/account/sessions/{id}/end", Own, pages::end_session)
+        .get("/regions/{code}", Entity, pages::region)
+        .get("/households/{id}", Entity, pages::household)
+        .get("/members/{id}", Entity, pages::member)
+        .post("/members/{id}/reveal", Entity, pages::reveal)
+        .post("/members/{id}/place", Entity, pages::place)
+        .get("/search", Nothing, pages::search)
+        .get("/roster/template.xlsx", Nothing, pages::template)
+        .get("/roster/import", Nothing, pages::import_form)
+        .post(
+            "/roster/import",
+            Nothing,
+            pages::import_upload.layer(upload_limit()),
+        )
+        .get("/roster/import/{job}", Entity, pages::import_job)
+        .get("/audit", Nothing, pages::audit)
+        .get("/years", Nothing, years::years)
+        .get("/years/new", Nothing, years::new_year_form)
+        .post("/years/new", Nothing, years::new_year)
+        .get("/years/{year}", Entity, years::year)
+        .get("/years/{year}/rules", Entity, years::rules)
+        .post("/years/{year}/rules", Entity, years::change_rules)
+        .post("/years/{year}/next", Entity, years::next_year)
+        .get("/years/{year}/villages/{code}", Entity, years::village)
+        .get(
+            "/years/{year}/households/{id}/enrol",
+            Entity,
+            years::enrol_form,
+        )
+        .post("/years/{year}/households/{id}/enrol", Entity, years::enrol)
+        .post("/years/{year}/renew", Entity, years::renew)
+        .get(
+            "/years/{year}/enrol/import",
+            Entity,
+            years::enrol_import_form,
+        )
+        .post(
+            "/years/{year}/enrol/import",
+            Entity,
+            years::enrol_import.layer(upload_limit()),
+        )
+        .get("/enrolments/template.xlsx", Nothing, years::enrol_template)
+        .get("/enrolments/{enrolment}", Entity, years::receipt)
+        .post("/enrolments/{enrolment}/reverse", Entity, years::reverse)
+        .get("/years/{year}/fund", Entity, fund::fund)
+        .post("/years/{year}/fund/receipts", Entity, fund::record)
+        .post("/years/{year}/fund/{action}", Entity, fund::action)
+        .post(
+            "/years/{year}/fund/pending/{pending}/decide",
+            Entity,
+            fund::decide_pending,
+        )
+        .get("/years/{year}/design", Entity, design::design_home)
+        .post("/years/{year}/design", Entity, design::run)
+        .get("/years/{year}/designs/{design}", Entity, design::show)
+        .post(
+            "/years/{year}/designs/{design}/submit",
+            Entity,
+            design::submit,
+        )
+        .post(
+            "/years/{year}/designs/{design}/decide",
+            Entity,
+            design::decide,
+        )
+        .get("/years/{year}/table", Entity, design::table)
+        .get("/public/years/{year}/table", Public, design::public_table)
+        .get("/public/verify", Public, reports::public_verify)
+        .get("/years/{year}/reports", Entity, reports::reports)
+        .get(
+            "/years/{year}/reports/{name}",
+            EntityAt(&[
+                "/years/{year}/reports/enrolment.xlsx",
+                "/years/{year}/reports/money.xlsx",
+                "/years/{year}/reports/ledger.xlsx",
+                "/years/{year}/reports/design-{design}.xlsx",
+            ]),
+            reports::export,
+        )
+        .get("/years/{year}/notice", Entity, reports::notice)
+        .get("/api/v1/regions/{code}", Entity, api::region)
+        .get("/api/v1/households/{id}", Entity, api::household)
+        .get("/api/v1/members/{id}", Entity, api::member)
+        .get("/api/v1/search", Nothing, api::search)
+        .get("/healthz", Nothing, || async { "ok" })
+        .get("/assets/style.css", Nothing, style)
+}
+
+/// Every route the router serves, with what its path names.
+pub fn routes() -> Vec<RouteSpec> {
+    route_table().routes
+}
+
+/// The routes that name a region, household, member, job, year, enrolment, design or pending
+/// receipt, as (method, path template): every one must answer 404 for anything outside the
+/// caller's area, and the integration tests walk this list. Derived from the route table, so a
+/// new route is on it exactly when it is declared `Names::Entity`; a route named by a document
+/// (`Names::EntityAt`) appears once per document.
+pub fn entity_routes() -> Vec<(Method, &'static str)> {
+    routes()
+        .into_iter()
+        .flat_map(|r| match r.names {
+            Names::Entity => vec![(r.method, r.path)],
+            Names::EntityAt(paths) => paths.iter().map(|p| (r.method.clone(), *p)).collect(),
+            Names::Nothing | Names::Own | Names::Public => vec![],
+        })
+        .collect()
+}
 
 pub fn router(state: AppState) -> Router {
-    let pages = Router::new()
-        .route("/", get(pages::home))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
-        .route("/logout/everywhere", post(pages::logout_everywhere))
-        .route("/account/sessions", get(pages::sessions))
-        .route("/account/sessions/{id}/end", post(pages::end_session))
-        .route("/regions/{code}", get(pages::region))
-        .route("/households/{id}", get(pages::household))
-        .route("/members/{id}", get(pages::member))
-        .route("/members/{id}/reveal", post(pages::reveal))
-        .route("/members/{id}/place", post(pages::place))
-        .route("/search", get(pages::search))
-        .route("/roster/template.xlsx", get(pages::template))
-        .route(
-            "/roster/import",
-            get(pages::import_form).post(pages::import_upload.layer(upload_limit())),
-        )
-        .route("/roster/import/{job}", get(pages::import_job))
-        .route("/audit", get(pages::audit))
-        .route("/years", get(years::years))
-        .route(
-            "/years/new",
-            get(years::new_year_form).post(years::new_year),
-        )
-        .route("/years/{year}", get(years::year))
-        .route(
-            "/years/{year}/rules",
-            get(years::rules).post(years::change_rules),
-        )
-        .route("/years/{year}/next", post(years::next_year))
-        .route("/years/{year}/villages/{code}", get(years::village))
-        .route(
-            "/years/{year}/households/{id}/enrol",
-            get(years::enrol_form).post(years::enrol),
-        )
-        .route("/years/{year}/renew", post(years::renew))
-        .route(
-            "/years/{year}/enrol/import",
-            get(years::enrol_import_form).post(years::enrol_import.layer(upload_limit())),
-        )
-        .route("/enrolments/template.xlsx", get(years::enrol_template))
-        .route("/enrolments/{enrolment}", get(years::receipt))
-        .route("/enrolments/{enrolment}/reverse", post(years::reverse))
-        .route("/years/{year}/fund", get(fund::fund))
-        .route("/years/{year}/fund/receipts", post(fund::record))
-        .route("/years/{year}/fund/{action}", post(fund::action))
-        .route(
-            "/years/{year}/fund/pending/{pending}/decide",
-            post(fund::decide_pending),
-        )
-        .route(
-            "/years/{year}/design",
-            get(design::design_home).post(design::run),
-        )
-        .route("/years/{year}/designs/{design}", get(design::show))
-        .route(
-            "/years/{year}/designs/{design}/submit",
-            post(design::submit),
-        )
-        .route(
-            "/years/{year}/designs/{design}/decide",
-            post(design::decide),
-        )
-        .route("/years/{year}/table", get(design::table))
-        .route("/public/years/{year}/table", get(design::public_table))
-        .route("/public/verify", get(reports::public_verify))
-        .route("/years/{year}/reports", get(reports::reports))
-        .route("/years/{year}/reports/{name}", get(reports::export))
-        .route("/years/{year}/notice", get(reports::notice))
-        .route("/api/v1/regions/{code}", get(api::region))
-        .route("/api/v1/households/{id}", get(api::household))
-        .route("/api/v1/members/{id}", get(api::member))
-        .route("/api/v1/search", get(api::search))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/assets/style.css", get(style))
+    let pages = route_table()
+        .router
         .fallback(pages::not_found)
         .layer(middleware::from_fn(same_origin_posts))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
@@ -225,4 +305,111 @@ async fn style(State(_): State<AppState>) -> impl IntoResponse {
         ],
         include_str!("../assets/style.css"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segments(path: &str) -> Vec<&str> {
+        path.split('/').collect()
+    }
+
+    fn is_parameter(segment: &str) -> bool {
+        segment.starts_with('{') && segment.ends_with('}')
+    }
+
+    /// A route whose path takes a parameter names something; it must say what (or why the area
+    /// walk has nothing to prove), so a new `/things/{id}` cannot slip past the walk as `Nothing`.
+    #[test]
+    fn every_parameterised_route_says_what_it_names() {
+        for r in routes() {
+            if r.path.contains('{') {
+                assert_ne!(
+                    r.names,
+                    Names::Nothing,
+                    "{} {} takes a parameter: declare it Entity (or Own/Public)",
+                    r.method,
+                    r.path
+                );
+            }
+        }
+    }
+
+    /// The documents of an `EntityAt` route are instances of its pattern: same number of
+    /// segments, equal fixed segments, and something in place of each parameter.
+    #[test]
+    fn documents_are_instances_of_their_route() {
+        let mut seen = 0;
+        for r in routes() {
+            let Names::EntityAt(paths) = r.names else {
+                continue;
+            };
+            assert!(!paths.is_empty(), "{}", r.path);
+            for p in paths {
+                let (pattern, path) = (segments(r.path), segments(p));
+                assert_eq!(pattern.len(), path.len(), "{p} under {}", r.path);
+                for (a, b) in pattern.iter().zip(&path) {
+                    assert!(
+                        a == b || (is_parameter(a) && !b.is_empty()),
+                        "{p} is not an instance of {}",
+                        r.path
+                    );
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen > 0);
+    }
+
+    #[test]
+    fn no_route_is_declared_twice() {
+        let all = routes();
+        let mut keys: Vec<_> = all.iter().map(|r| (r.method.as_str(), r.path)).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), all.len());
+    }
+
+    /// The entity list is the declared entity routes and nothing else: no public, own or plain
+    /// route on it, every entity route on it.
+    #[test]
+    fn entity_routes_come_from_the_table() {
+        let entities = entity_routes();
+        for r in routes() {
+            let listed = entities
+                .iter()
+                .filter(|(m, p)| {
+                    *m == r.method
+                        && (*p == r.path
+                            || matches!(r.names, Names::EntityAt(ps) if ps.contains(p)))
+                })
+                .count();
+            let expected = match r.names {
+                Names::Entity => 1,
+                Names::EntityAt(paths) => paths.len(),
+                Names::Nothing | Names::Own | Names::Public => 0,
+            };
+            assert_eq!(listed, expected, "{} {}", r.method, r.path);
+        }
+        for (_, path) in &entities {
+            assert!(!path.starts_with("/public/"), "{path}");
+        }
+        // The ones the area rules are about, page and API.
+        for path in [
+            "/regions/{code}",
+            "/households/{id}",
+            "/members/{id}",
+            "/api/v1/regions/{code}",
+            "/api/v1/households/{id}",
+            "/api/v1/members/{id}",
+            "/roster/import/{job}",
+            "/years/{year}",
+        ] {
+            assert!(
+                entities.contains(&(Method::GET, path)),
+                "GET {path} must be an entity route"
+            );
+        }
+    }
 }
