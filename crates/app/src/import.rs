@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use domain::{InsuranceType, PersonName, Phone, Relation, ResidentIdNumber, SpecialStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub mod sheet;
 #[doc(hidden)]
@@ -203,12 +203,17 @@ pub(crate) fn quoted(s: &str) -> String {
     }
 }
 
-/// Live progress of running imports, shared with the progress page. Kept in memory because it
-/// changes many times a second and is worthless after the job ends; the job's outcome is stored.
-#[derive(Debug, Clone, Default)]
-pub struct ImportProgress {
-    inner: Arc<Mutex<HashMap<i64, Progress>>>,
-}
+/// How long a job without an outcome counts as running after its last progress or heartbeat.
+/// Past it the job is shown as interrupted (中断) and is ended by the next reconciliation; its
+/// lease is not renewed and its outcome not written any more (see `store::imports`), so what the
+/// page says stays true. The longest silence of a live job is its own write transaction (no
+/// progress is written meanwhile, see [`App::start_import`]): about 10 s for the largest file.
+pub const JOB_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+/// A running job writes its progress at most this often ...
+pub const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// ... and, when nothing changes (waiting for a turn, reading a large file), a heartbeat this
+/// often.
+pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Progress {
@@ -230,6 +235,14 @@ pub enum Phase {
 }
 
 impl Phase {
+    pub const ALL: [Phase; 5] = [
+        Phase::Waiting,
+        Phase::Reading,
+        Phase::Checking,
+        Phase::Writing,
+        Phase::Recording,
+    ];
+
     pub fn label_zh(self) -> &'static str {
         match self {
             Phase::Waiting => "正在排队等待",
@@ -239,18 +252,59 @@ impl Phase {
             Phase::Recording => "正在保存导入结果",
         }
     }
+
+    /// The stored form (`import_jobs.phase`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Phase::Waiting => "waiting",
+            Phase::Reading => "reading",
+            Phase::Checking => "checking",
+            Phase::Writing => "writing",
+            Phase::Recording => "recording",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.code() == code)
+    }
 }
 
-impl ImportProgress {
-    pub fn set(&self, job: i64, p: Progress) {
-        self.inner.lock().expect("progress lock").insert(job, p);
+/// What a stored job amounts to at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// No outcome yet, and its process wrote progress within [`JOB_LEASE`].
+    Running(Progress),
+    /// No outcome, and no sign of life within [`JOB_LEASE`]: the process running it stopped
+    /// (on this server or another) and wrote nothing, since the data commits with the outcome.
+    Interrupted,
+    /// The outcome is stored (`status`, counts, errors, message).
+    Ended,
+}
+
+impl JobState {
+    pub fn of(job: &store::imports::Job, now: chrono::DateTime<chrono::Utc>) -> JobState {
+        if job.finished_at.is_some() {
+            return JobState::Ended;
+        }
+        let lease = chrono::Duration::from_std(JOB_LEASE).expect("a short lease");
+        match store::parse_timestamp(&job.updated_at) {
+            Some(t) if now - t <= lease => JobState::Running(Progress {
+                phase: Phase::from_code(&job.phase).unwrap_or_default(),
+                done: job.phase_done.max(0) as usize,
+                total: job.phase_total.max(0) as usize,
+            }),
+            _ => JobState::Interrupted,
+        }
     }
-    pub fn get(&self, job: i64) -> Option<Progress> {
-        self.inner.lock().expect("progress lock").get(&job).copied()
-    }
-    pub fn clear(&self, job: i64) {
-        self.inner.lock().expect("progress lock").remove(&job);
-    }
+}
+
+/// A running job as its import sees it. Its progress reporter writes only while holding `gate`;
+/// the import holds it from just before its write transaction begins until it ends, so that on
+/// SQLite no progress write queues for the write lock the import itself holds.
+#[derive(Clone)]
+struct JobLease {
+    id: i64,
+    gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The blank roster template, with an instructions sheet.
@@ -773,7 +827,7 @@ impl App {
         filename: &str,
         bytes: Vec<u8>,
         progress: &(dyn Fn(Progress) + Send + Sync),
-        job: Option<i64>,
+        job: Option<&JobLease>,
     ) -> AppResult<ImportOutcome> {
         if bytes.len() > MAX_FILE_BYTES {
             return Err(AppError::Invalid(format!(
@@ -830,6 +884,19 @@ impl App {
         let checked = started.elapsed();
         let keys = self.keys.clone();
         let now = self.now_text();
+        let writing = Progress {
+            phase: Phase::Writing,
+            done: 0,
+            total: plan.new_rows.len(),
+        };
+        progress(writing);
+        // A job's progress is not written while its write transaction is open (on SQLite it
+        // would wait for the lock this import holds); the lease is renewed just before instead,
+        // and a job whose lease has lapsed (shown as interrupted) writes nothing.
+        let _gate = match job {
+            Some(lease) => Some(self.renew_before_write(lease, writing).await?),
+            None => None,
+        };
         let mut tx = self.db.begin_write().await?;
         let household_ids =
             store::roster::insert_households(&mut tx, &plan.new_households, &now).await?;
@@ -851,11 +918,6 @@ impl App {
             };
             new_members.push(g.to_new_member(&keys, household_id));
         }
-        progress(Progress {
-            phase: Phase::Writing,
-            done: 0,
-            total: new_members.len(),
-        });
         for (i, chunk) in new_members.chunks(4000).enumerate() {
             store::roster::insert_members(&mut tx, chunk, &now).await?;
             progress(Progress {
@@ -884,9 +946,10 @@ impl App {
             ),
         )
         .await?;
-        if let Some(job) = job {
+        if let Some(job) = job.map(|j| j.id) {
             // The outcome commits with the data: a job that reads "done" wrote its rows, and one
-            // that does not wrote none, whenever the process stops.
+            // that does not wrote none, whenever the process stops. A job whose lease lapsed
+            // meanwhile is not finished, and its data is rolled back.
             let recorded = store::imports::finish(
                 &mut tx,
                 job,
@@ -900,12 +963,13 @@ impl App {
                     errors_omitted_json: "[]",
                     message: "",
                 },
-                &now,
+                &self.now_text(),
+                &self.lease_from(),
             )
             .await?;
             if !recorded {
                 return Err(AppError::Internal(anyhow::anyhow!(
-                    "import job {job} already has an outcome"
+                    "import job {job} already has an outcome or lost its lease"
                 )));
             }
         }
@@ -922,15 +986,21 @@ impl App {
     }
 
     /// Starts an import in the background and returns its job number at once; the progress page
-    /// follows it. A good file's outcome is stored with its data; a refused or failed one is
-    /// stored when the job ends (retried until the database takes it).
+    /// follows it, on this server or any other sharing the database. A good file's outcome is
+    /// stored with its data; a refused or failed one is stored when the job ends (retried until
+    /// the database takes it, as long as the job holds its lease).
+    ///
+    /// Progress goes to the job's row, not to this process's memory: the import hands each step
+    /// to a reporter task (a watch channel, never waiting), which writes the latest one at most
+    /// every [`PROGRESS_EVERY`] and a heartbeat every [`HEARTBEAT_EVERY`], each as a statement of
+    /// its own. While the import's write transaction is open the reporter waits (see
+    /// [`JobLease`]); the import renews the lease itself just before.
     pub async fn start_import(
         &self,
         writer: RosterWriter,
         actor: Actor,
         filename: String,
         bytes: Vec<u8>,
-        progress: ImportProgress,
     ) -> AppResult<i64> {
         let user_id = actor.user_id.ok_or(AppError::Forbidden)?;
         let region = writer.scope().prefix().to_string();
@@ -939,17 +1009,25 @@ impl App {
         let job = store::imports::create(&mut conn, user_id, &region, &filename, &self.now_text())
             .await?;
         drop(conn);
-        progress.set(job, Progress::default());
+        let lease = JobLease {
+            id: job,
+            gate: Arc::new(tokio::sync::Mutex::new(())),
+        };
+        let (report, reported) = tokio::sync::watch::channel(Progress::default());
+        let report = Arc::new(report);
+        tokio::spawn(self.clone().report_progress(lease.clone(), reported));
         let app = self.clone();
         tokio::spawn(async move {
             // The import runs as a task of its own, so that even a panic in it ends here, as a
             // failed job, instead of leaving the job running forever.
             let run = {
-                let (app, progress) = (app.clone(), progress.clone());
+                let (app, report) = (app.clone(), report.clone());
                 tokio::spawn(async move {
                     let _slot = upload_slot().await;
-                    let report = |x: Progress| progress.set(job, x);
-                    app.import_roster_as(&writer, &actor, &filename, bytes, &report, Some(job))
+                    let progress = |x: Progress| {
+                        report.send_replace(x);
+                    };
+                    app.import_roster_as(&writer, &actor, &filename, bytes, &progress, Some(&lease))
                         .await
                 })
             };
@@ -961,10 +1039,7 @@ impl App {
             };
             let (status, outcome, message) = match result {
                 // Recorded in the data's transaction.
-                Ok(o) if o.errors.is_empty() && o.error_total == 0 => {
-                    progress.clear(job);
-                    return;
-                }
+                Ok(o) if o.errors.is_empty() && o.error_total == 0 => return,
                 Ok(o) => ("rejected", o, "文件有错误，未导入任何数据".to_string()),
                 Err(AppError::Internal(e)) => {
                     tracing::error!(job, "import failed: {e:#}");
@@ -990,32 +1065,117 @@ impl App {
                 errors_omitted_json: &omitted_json,
                 message: &message,
             };
+            report.send_replace(Progress {
+                phase: Phase::Recording,
+                done: 0,
+                total: 0,
+            });
             let mut wait = std::time::Duration::from_millis(200);
             loop {
                 let attempt = async {
                     let mut conn = app.db.acquire().await?;
-                    store::imports::finish(&mut conn, job, &record, &app.now_text()).await
+                    store::imports::finish(
+                        &mut conn,
+                        job,
+                        &record,
+                        &app.now_text(),
+                        &app.lease_from(),
+                    )
+                    .await
                 };
                 match attempt.await {
+                    // Recorded, or the job already ended (or lost its lease: it stays interrupted).
                     Ok(_) => break,
                     Err(e) => {
                         tracing::warn!(job, "could not record import outcome yet: {e}");
-                        progress.set(
-                            job,
-                            Progress {
-                                phase: Phase::Recording,
-                                done: 0,
-                                total: 0,
-                            },
-                        );
                         tokio::time::sleep(wait).await;
                         wait = (wait * 2).min(std::time::Duration::from_secs(30));
                     }
                 }
             }
-            progress.clear(job);
         });
         Ok(job)
+    }
+
+    /// Now minus the lease: jobs whose last sign of life is older have lapsed.
+    fn lease_from(&self) -> String {
+        store::timestamp(self.now() - chrono::Duration::from_std(JOB_LEASE).expect("short"))
+    }
+
+    /// Writes a job's progress to its row until the import ends (the sender is dropped), the job
+    /// has an outcome, or its lease has lapsed. A failed write is retried with the next step.
+    async fn report_progress(
+        self,
+        lease: JobLease,
+        mut reported: tokio::sync::watch::Receiver<Progress>,
+    ) {
+        loop {
+            // A new step, or a heartbeat when there is none.
+            if let Ok(Err(_)) = tokio::time::timeout(HEARTBEAT_EVERY, reported.changed()).await {
+                return;
+            }
+            let p = *reported.borrow_and_update();
+            let gate = lease.gate.lock().await;
+            let write = async {
+                let mut conn = self.db.acquire().await?;
+                store::imports::progress(
+                    &mut conn,
+                    lease.id,
+                    p.phase.code(),
+                    p.done as i64,
+                    p.total as i64,
+                    &self.now_text(),
+                    &self.lease_from(),
+                )
+                .await
+            };
+            match write.await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => tracing::warn!(job = lease.id, "could not record import progress: {e}"),
+            }
+            drop(gate);
+            tokio::time::sleep(PROGRESS_EVERY).await;
+        }
+    }
+
+    /// Takes the job's gate (no progress writes until it is dropped) and renews the lease with
+    /// the writing step; an error when the job has ended or its lease has lapsed.
+    async fn renew_before_write(
+        &self,
+        lease: &JobLease,
+        writing: Progress,
+    ) -> AppResult<tokio::sync::OwnedMutexGuard<()>> {
+        let gate = lease.gate.clone().lock_owned().await;
+        let mut conn = self.db.acquire().await?;
+        let renewed = store::imports::progress(
+            &mut conn,
+            lease.id,
+            writing.phase.code(),
+            0,
+            writing.total as i64,
+            &self.now_text(),
+            &self.lease_from(),
+        )
+        .await?;
+        if !renewed {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "import job {} has ended or lost its lease before writing",
+                lease.id
+            )));
+        }
+        Ok(gate)
+    }
+
+    /// Ends the jobs whose process stopped (no outcome and no sign of life within
+    /// [`JOB_LEASE`]) as failed; jobs of live processes, on this server or another sharing the
+    /// database, are left alone. Run at start-up and from time to time.
+    pub async fn end_interrupted_imports(&self) -> AppResult<u64> {
+        let mut conn = self.db.acquire().await?;
+        Ok(
+            store::imports::fail_interrupted(&mut conn, &self.now_text(), &self.lease_from())
+                .await?,
+        )
     }
 
     /// An import job with its listed errors and, per column, how many more it left out.

@@ -159,9 +159,9 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
                 }
                 app.load_demo_years().await?;
             }
-            let mut conn = app.db.acquire().await?;
-            store::imports::fail_interrupted(&mut conn, &app.now_text()).await?;
-            drop(conn);
+            // Imports left by a process that stopped; those of live servers sharing the database
+            // hold their lease and are left alone.
+            app.end_interrupted_imports().await?;
             let housekeeper = app.clone();
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -170,6 +170,9 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
                     if let Err(e) = housekeeper.housekeeping().await {
                         tracing::warn!("housekeeping failed: {e}");
                     }
+                    if let Err(e) = housekeeper.end_interrupted_imports().await {
+                        tracing::warn!("ending interrupted imports failed: {e}");
+                    }
                 }
             });
             let bind = bind
@@ -177,7 +180,6 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
                 .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid"));
             let state = web::AppState {
                 app,
-                progress: Default::default(),
                 secure_cookies: secure_cookies || file.secure_cookies.unwrap_or(false),
             };
             let listener = tokio::net::TcpListener::bind(bind)

@@ -10,7 +10,6 @@ pub mod reports;
 pub mod session;
 pub mod years;
 
-use app::import::ImportProgress;
 use app::App;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::handler::Handler;
@@ -24,7 +23,6 @@ use tower_http::set_header::SetResponseHeaderLayer;
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
-    pub progress: ImportProgress,
     /// Set `Secure` on cookies: on whenever the site is served over HTTPS.
     pub secure_cookies: bool,
 }

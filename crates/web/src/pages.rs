@@ -535,13 +535,7 @@ pub async fn import_upload(
     };
     let job = state
         .app
-        .start_import(
-            writer,
-            staff.actor().clone(),
-            name,
-            bytes,
-            state.progress.clone(),
-        )
+        .start_import(writer, staff.actor().clone(), name, bytes)
         .await?;
     Ok(Redirect::to(&format!("/roster/import/{job}")).into_response())
 }
@@ -556,9 +550,14 @@ struct ImportJobPage {
     omitted: Vec<app::import::Omitted>,
     shown_per_kind: usize,
     running: bool,
+    /// No outcome and no sign of life within the lease: the server running it stopped.
+    interrupted: bool,
+    interrupted_message: &'static str,
     phase: &'static str,
     done: usize,
     total: usize,
+    /// The step's size as stored (0: not known yet).
+    phase_total: usize,
     percent: usize,
 }
 
@@ -569,9 +568,15 @@ pub async fn import_job(
 ) -> WebResult<Response> {
     let (job, errors, omitted) = state.app.import_job(staff.actor(), parse_id(&job)?).await?;
     // The stored outcome decides: it is written with the data (or alone, for a refused or failed
-    // file), so a finished job never shows as running.
-    let running = job.finished_at.is_none();
-    let p = state.progress.get(job.id).unwrap_or_default();
+    // file), so a finished job never shows as running. Progress is stored with the job too, so
+    // any server sharing the database shows it; a job whose lease has lapsed is interrupted.
+    let job_state = app::import::JobState::of(&job, state.app.now());
+    let running = matches!(job_state, app::import::JobState::Running(_));
+    let interrupted = job_state == app::import::JobState::Interrupted;
+    let p = match job_state {
+        app::import::JobState::Running(p) => p,
+        _ => Default::default(),
+    };
     let percent = (p.done * 100).checked_div(p.total).unwrap_or(0);
     let error_total = (job.error_total.max(0) as usize).max(errors.len());
     let page = ImportJobPage {
@@ -581,9 +586,12 @@ pub async fn import_job(
         omitted,
         shown_per_kind: app::import::MAX_SHOWN_PER_KIND,
         running,
+        interrupted,
+        interrupted_message: store::imports::INTERRUPTED,
         phase: p.phase.label_zh(),
         done: p.done,
         total: p.total.max(1),
+        phase_total: p.total,
         percent,
     };
     Ok(render(StatusCode::OK, &page))

@@ -293,6 +293,165 @@ async fn larger_import_completes(backend: Backend) {
     assert_eq!(member_count(&t).await, before + 1200);
 }
 
+/// Uploads a roster and returns its job page's path, without following the job.
+async fn upload(c: &Client, name: &str, bytes: Vec<u8>) -> String {
+    let csrf = c.csrf().await;
+    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+    );
+    let r = c
+        .http
+        .post(c.url("/roster/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let job = r.url().path().to_string();
+    assert!(job.starts_with("/roster/import/"), "went to {job}");
+    job
+}
+
+/// Two app servers on one database, as a county or a province scales out: a roster uploaded to
+/// server A is followed on server B, which shows its progress (stored with the job, not in A's
+/// memory) and the same outcome.
+async fn a_job_started_on_one_server_is_followed_on_another(backend: Backend) {
+    let a = TestApp::spawn(backend, 50).await;
+    let b = a.serve_same_database().await;
+    let (on_a, on_b) = (a.login("town").await, b.login("town").await);
+    let mut rows = Vec::new();
+    for h in 0..1000u16 {
+        for m in 0..3u16 {
+            let n = h * 3 + m;
+            rows.push(row(
+                "370323104204",
+                &format!("M{h:04}"),
+                "测试人",
+                &id_number(n % 1000, 1950 + i32::from(n / 1000)),
+                if m == 0 { "户主" } else { "子女" },
+                "",
+                "城乡居民医保",
+            ));
+        }
+    }
+    let before = member_count(&b).await;
+    let job = upload(&on_a, "三千人.xlsx", roster_xlsx(&rows).unwrap()).await;
+    let mut seen_running = 0;
+    let last = 'follow: {
+        for _ in 0..1200 {
+            let p = on_b.get(&job).await;
+            assert_eq!(p.status, 200);
+            if !p.has("data-status=\"running\"") {
+                break 'follow p;
+            }
+            seen_running += 1;
+            assert!(
+                app::import::Phase::ALL
+                    .iter()
+                    .any(|ph| p.has(&format!("{}……", ph.label_zh()))),
+                "{}",
+                p.body
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the import did not finish");
+    };
+    assert!(seen_running > 0, "server B showed the job running");
+    assert!(last.has("data-status=\"done\""), "{}", last.body);
+    assert!(last.has("新增 3000 人"), "{}", last.body);
+    let on_a_page = on_a.get(&job).await;
+    assert!(on_a_page.has("data-status=\"done\"") && on_a_page.has("新增 3000 人"));
+    assert_eq!(member_count(&a).await, before + 3000);
+    // The progress went to the database: the last step written before the data.
+    let mut conn = b.app.db.acquire().await.unwrap();
+    let id: i64 = job.rsplit('/').next().unwrap().parse().unwrap();
+    let stored = store::imports::get(&mut conn, &store::Scope::all(), id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.phase.as_str(), stored.phase_total),
+        ("writing", 3000)
+    );
+}
+
+/// A job whose server stopped: no outcome, and no progress within the lease. Every server shows
+/// it as interrupted (and it can neither be renewed nor finished any more); a restarting server
+/// ends it, but leaves alone the job of another server that is still alive.
+async fn a_job_whose_server_stopped_shows_as_interrupted(backend: Backend) {
+    let a = TestApp::spawn(backend, 50).await;
+    let b = a.serve_same_database().await;
+    let c = b.login("town").await;
+    let mut conn = a.app.db.acquire().await.unwrap();
+    let town = store::users::by_username(&mut conn, "town")
+        .await
+        .unwrap()
+        .unwrap();
+    let lease = chrono::Duration::from_std(app::import::JOB_LEASE).unwrap();
+    let now = a.app.now();
+    let long_ago = store::timestamp(now - lease - chrono::Duration::seconds(5));
+    let lease_from = store::timestamp(now - lease);
+    let dead = store::imports::create(&mut conn, town.id, "370323104", "停了.xlsx", &long_ago)
+        .await
+        .unwrap();
+    let live = store::imports::create(
+        &mut conn,
+        town.id,
+        "370323104",
+        "在导.xlsx",
+        &store::timestamp(now),
+    )
+    .await
+    .unwrap();
+    let page = c.get(&format!("/roster/import/{dead}")).await;
+    assert!(page.has("data-status=\"interrupted\""), "{}", page.body);
+    assert!(page.has("未写入任何数据"), "{}", page.body);
+    assert!(!page.has("http-equiv=\"refresh\""), "no longer refreshed");
+    let page = c.get(&format!("/roster/import/{live}")).await;
+    assert!(page.has("data-status=\"running\""), "{}", page.body);
+    assert!(page.has("正在排队等待"), "{}", page.body);
+
+    // A lapsed lease is not renewed, and the job cannot be finished: what was shown stays true.
+    let now_text = store::timestamp(now);
+    assert!(
+        !store::imports::progress(&mut conn, dead, "checking", 1, 2, &now_text, &lease_from)
+            .await
+            .unwrap()
+    );
+    let done = store::imports::Outcome {
+        status: "done",
+        total_rows: 2,
+        added_members: 2,
+        unchanged_rows: 0,
+        errors_json: "[]",
+        error_total: 0,
+        errors_omitted_json: "[]",
+        message: "",
+    };
+    assert!(
+        !store::imports::finish(&mut conn, dead, &done, &now_text, &lease_from)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store::imports::progress(&mut conn, live, "checking", 1, 2, &now_text, &lease_from)
+            .await
+            .unwrap(),
+        "a live job renews its lease"
+    );
+    drop(conn);
+
+    // Server A restarts: the dead job is ended, the live one (another server's) is not.
+    assert_eq!(a.app.end_interrupted_imports().await.unwrap(), 1);
+    let page = c.get(&format!("/roster/import/{dead}")).await;
+    assert!(page.has("data-status=\"failed\""), "{}", page.body);
+    assert!(page.has(store::imports::INTERRUPTED), "{}", page.body);
+    let page = c.get(&format!("/roster/import/{live}")).await;
+    assert!(page.has("data-status=\"running\""), "{}", page.body);
+    assert!(page.has("正在逐行检查"), "{}", page.body);
+}
+
 /// Uploads a bulk enrolment file; the status and the page.
 async fn enrol_upload(c: &Client, year: i64, bytes: Vec<u8>) -> (u16, String) {
     let csrf = c.csrf().await;
@@ -608,4 +767,6 @@ on_both_backends!(
     a_file_of_many_bad_rows_gives_a_bounded_report,
     hidden_characters_and_overlong_fields_are_refused_by_row,
     a_bulk_enrolment_of_many_bad_rows_lists_the_first_problems,
+    a_job_started_on_one_server_is_followed_on_another,
+    a_job_whose_server_stopped_shows_as_interrupted,
 );

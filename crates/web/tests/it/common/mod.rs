@@ -54,7 +54,6 @@ impl TestApp {
     pub async fn serve(app: App) -> TestApp {
         let state = web::AppState {
             app: app.clone(),
-            progress: Default::default(),
             secure_cookies: false,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -72,6 +71,20 @@ impl TestApp {
             addr,
             base: format!("http://{addr}"),
         }
+    }
+
+    /// A second server on the same database: its own `App`, pool, router and port, sharing
+    /// nothing with this one but the database (as app servers behind one PostgreSQL do).
+    pub async fn serve_same_database(&self) -> TestApp {
+        let url = self
+            .app
+            .db
+            .pool()
+            .connect_options()
+            .database_url
+            .to_string();
+        let db = store::Db::connect(&url).await.expect("the same database");
+        Self::serve(App::new(db, self.app.keys.clone())).await
     }
 
     pub fn client(&self) -> Client {
