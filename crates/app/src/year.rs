@@ -333,7 +333,20 @@ pub(crate) async fn figures_on(
             .into_iter()
             .map(|v| (v.village_code.clone(), v))
             .collect();
-    let by_status = store::enrolment::status_counts(conn, year_id).await?;
+    let mut by_status: std::collections::HashMap<String, Vec<scheme::StatusCount>> =
+        std::collections::HashMap::new();
+    for (code, statuses, n) in store::enrolment::status_counts(conn, year_id).await? {
+        by_status
+            .entry(code)
+            .or_default()
+            .push(scheme::StatusCount {
+                statuses: statuses
+                    .split(',')
+                    .filter_map(domain::SpecialStatus::from_code)
+                    .collect(),
+                count: n as u64,
+            });
+    }
     let inputs: Vec<scheme::VillageInput> = villages
         .iter()
         .map(|v| {
@@ -346,17 +359,7 @@ pub(crate) async fn figures_on(
                 enrolled: r.members as u64,
                 registered_households: c.households as u64,
                 enrolled_households: r.households as u64,
-                enrolled_by_statuses: by_status
-                    .iter()
-                    .filter(|(code, _, _)| *code == v.code)
-                    .map(|(_, statuses, n)| scheme::StatusCount {
-                        statuses: statuses
-                            .split(',')
-                            .filter_map(domain::SpecialStatus::from_code)
-                            .collect(),
-                        count: *n as u64,
-                    })
-                    .collect(),
+                enrolled_by_statuses: by_status.remove(&v.code).unwrap_or_default(),
                 special: v.is_virtual,
             }
         })
