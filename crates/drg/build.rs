@@ -5,7 +5,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("packs");
+    // The directory cargo runs this script for, read at run time: `env!` would bake in the
+    // directory the script was *compiled* in, and a build script binary shared through a common
+    // target directory (another checkout, an export) would then embed that tree's packs, or none.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("packs");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut entries: Vec<(String, std::path::PathBuf)> = Vec::new();
     if let Ok(dir) = std::fs::read_dir(&root) {
@@ -21,6 +25,12 @@ fn main() {
         }
     }
     entries.sort();
+    // A grouper without packs can group nothing: fail the build rather than ship it.
+    assert!(
+        !entries.is_empty(),
+        "no data packs (folders with manifest.txt) under {}",
+        root.display()
+    );
     let mut out =
         String::from("/// Packs found under `packs/` at build time: (folder, manifest, tables).\n");
     out.push_str("pub(crate) static EMBEDDED: &[(&str, &[u8], &[u8])] = &[\n");
