@@ -84,6 +84,25 @@ enum DbCommand {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// The per-village enrolment and roster figures kept beside the base tables.
+    Figures {
+        #[command(subcommand)]
+        command: FiguresCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FiguresCommand {
+    /// Compare the kept figures with a fresh count of the base tables (exit 1 on a difference).
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Recount them from the base tables (after a restore or rows written around the app).
+    Rebuild {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -275,6 +294,30 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
                 eprintln!("账目校验失败：{broken} 个基金的账链被改动 / ledger verification failed");
                 std::process::exit(1);
             }
+        }
+        DbCommand::Figures {
+            command: FiguresCommand::Verify { db },
+        } => {
+            let app = file.open_app(&db).await?;
+            let differences = app.verify_village_figures().await?;
+            for d in &differences {
+                println!("DIFFERS {d}");
+            }
+            if !differences.is_empty() {
+                eprintln!(
+                    "统计数与明细不符：{} 处，请运行 shouwang figures rebuild / figures differ",
+                    differences.len()
+                );
+                std::process::exit(1);
+            }
+            println!("OK     per-village figures equal a fresh count of the base tables");
+        }
+        DbCommand::Figures {
+            command: FiguresCommand::Rebuild { db },
+        } => {
+            let app = file.open_app(&db).await?;
+            app.rebuild_village_figures().await?;
+            println!("per-village figures recounted from the base tables");
         }
     }
     Ok(())
