@@ -28,7 +28,7 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use domain::{RegionCode, Role};
+use domain::{AuditAction, RegionCode, Role};
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::future::Future;
@@ -371,7 +371,7 @@ impl App {
             &mut tx,
             &system,
             &region_code,
-            "user.create",
+            AuditAction::UserCreate,
             username,
             role.label_zh(),
         )
@@ -442,8 +442,15 @@ impl App {
                     ..Actor::system()
                 };
                 let region = other.and_then(|u| u.region_code).unwrap_or_default();
-                self.audit(&mut conn, &system, &region, "login.failed", username, "")
-                    .await?;
+                self.audit(
+                    &mut conn,
+                    &system,
+                    &region,
+                    AuditAction::LoginFailed,
+                    username,
+                    "",
+                )
+                .await?;
                 return Err(LoginError::Failed);
             }
         };
@@ -472,7 +479,7 @@ impl App {
             &mut tx,
             &actor,
             &actor.audit_region(),
-            "login",
+            AuditAction::Login,
             username,
             "",
         )
@@ -516,7 +523,7 @@ impl App {
             &mut tx,
             actor,
             &actor.audit_region(),
-            "logout",
+            AuditAction::Logout,
             &actor.username,
             "",
         )
@@ -554,7 +561,7 @@ impl App {
             &mut tx,
             &me.actor,
             &me.actor.audit_region(),
-            "session.end",
+            AuditAction::SessionEnd,
             &me.actor.username,
             &format!("会话 #{session_id}"),
         )
@@ -572,7 +579,7 @@ impl App {
             &mut tx,
             actor,
             &actor.audit_region(),
-            "logout.everywhere",
+            AuditAction::LogoutEverywhere,
             &actor.username,
             &format!("{n} 个会话"),
         )

@@ -6,7 +6,7 @@ use crate::enrol::{BulkHousehold, BulkOutcome, PaymentMethod};
 use crate::fund::Receipt;
 use crate::import::GoodRow;
 use crate::{Actor, App, AppResult};
-use domain::{RegionCode, Role, SpecialStatus};
+use domain::{AuditAction, RegionCode, Role, SpecialStatus};
 use store::regions::NewRegion;
 
 pub const COUNTY: (&str, &str) = ("370323", "沂源县");
@@ -178,7 +178,7 @@ impl App {
             &mut tx,
             &Actor::system(),
             "",
-            "demo.load",
+            AuditAction::DemoLoad,
             "demo",
             &format!("{}人", members.len()),
         )

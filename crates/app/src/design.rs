@@ -10,7 +10,7 @@ use actuarial::design::{
     design, evaluate, DesignTargets, Population, SchemeRules as DesignRules, Weighting,
 };
 use actuarial::risk::{class_count, class_index, RiskModel, Thresholds};
-use domain::{Fen, InsuranceType, Sex};
+use domain::{AuditAction, Fen, InsuranceType, Sex};
 use serde::{Deserialize, Serialize};
 use sim::{drg_catalogue, DrgVersion, StayModel};
 use store::designs::{DesignRow, NewDesign, NewTable, TableLine, TableRow};
@@ -233,7 +233,7 @@ impl App {
             &mut tx,
             actor,
             &year.row.pool_code,
-            "design.run",
+            AuditAction::DesignRun,
             &format!("design:{id}"),
             &format!("year {year_id}, budget {}", money.available),
         )
@@ -296,7 +296,7 @@ impl App {
             &mut tx,
             actor,
             &year.row.pool_code,
-            "design.submit",
+            AuditAction::DesignSubmit,
             &format!("design:{id}"),
             "",
         )
@@ -388,9 +388,9 @@ impl App {
             actor,
             &year.row.pool_code,
             if approve {
-                "design.approve"
+                AuditAction::DesignApprove
             } else {
-                "design.reject"
+                AuditAction::DesignReject
             },
             &format!("design:{id}"),
             note.trim(),

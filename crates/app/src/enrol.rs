@@ -6,7 +6,7 @@ use crate::access::{Actor, Enroller};
 use crate::year::{load_year, Year};
 use crate::{App, AppError, AppResult};
 use chrono::{Datelike, NaiveDate};
-use domain::{Fen, SpecialStatus};
+use domain::{AuditAction, Fen, SpecialStatus};
 use ledger::{Account, Entry, EntryKind};
 use scheme::Payer;
 use std::collections::{BTreeMap, HashMap};
@@ -369,7 +369,7 @@ impl App {
             &mut tx,
             actor,
             &household.village_code,
-            "enrol.household",
+            AuditAction::EnrolHousehold,
             &format!("household:{}", household.id),
             &format!("year {year_id}, enrolment {}", ids[0]),
         )
@@ -553,7 +553,7 @@ impl App {
             &mut tx,
             actor,
             &row.village_code,
-            "enrol.reverse",
+            AuditAction::EnrolReverse,
             &format!("enrolment:{}", row.id),
             reason,
         )
@@ -837,7 +837,7 @@ impl App {
             &mut tx,
             actor,
             &year.row.pool_code,
-            "enrol.bulk",
+            AuditAction::EnrolBulk,
             &format!("year:{year_id}"),
             &format!("{count} households, {members_enrolled} members"),
         )

@@ -5,7 +5,7 @@ use crate::access::{Actor, FundReader, SchemeManager};
 use crate::year::{load_year, Year};
 use crate::{App, AppError, AppResult};
 use chrono::NaiveDate;
-use domain::Fen;
+use domain::{AuditAction, Fen};
 use ledger::{Account, AccountKind, Entry, EntryKind, StoredPosting, TrialBalance, Verified};
 use scheme::Payer;
 
@@ -345,9 +345,9 @@ impl App {
             return Err(AppError::Conflict("该笔到账已由他人复核".into()));
         }
         let action = if confirm {
-            "fund.receipt_confirm"
+            AuditAction::FundReceiptConfirm
         } else {
-            "fund.receipt_reject"
+            AuditAction::FundReceiptReject
         };
         let detail = format!("pending {pending_id} {} {note}", held.receipt.amount());
         self.audit(
@@ -402,7 +402,7 @@ impl App {
             tx,
             actor,
             &year.row.pool_code,
-            "fund.receipt_held",
+            AuditAction::FundReceiptHeld,
             &target,
             &detail,
         )
@@ -451,7 +451,7 @@ impl App {
             tx,
             actor,
             &year.row.pool_code,
-            "fund.receipt",
+            AuditAction::FundReceipt,
             &target,
             &detail,
         )
@@ -498,7 +498,7 @@ impl App {
             &mut tx,
             actor,
             &year.row.pool_code,
-            "fund.reward",
+            AuditAction::FundReward,
             &format!("year:{year_id}"),
             &format!("reward due {due}, booked {booked}"),
         )
@@ -531,7 +531,7 @@ impl App {
             &mut tx,
             actor,
             &year.row.pool_code,
-            "fund.service_fee",
+            AuditAction::FundServiceFee,
             &format!("year:{year_id}"),
             &diff.to_string(),
         )
@@ -586,7 +586,7 @@ impl App {
             &mut tx,
             actor,
             &year.row.pool_code,
-            "year.close",
+            AuditAction::YearClose,
             &format!("year:{year_id}"),
             &format!("surplus carried over {surplus}"),
         )

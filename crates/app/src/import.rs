@@ -11,7 +11,9 @@
 use crate::crypto::HashKind;
 use crate::{Actor, App, AppError, AppResult, RosterWriter};
 use chrono::NaiveDate;
-use domain::{InsuranceType, PersonName, Phone, Relation, ResidentIdNumber, SpecialStatus};
+use domain::{
+    AuditAction, InsuranceType, PersonName, Phone, Relation, ResidentIdNumber, SpecialStatus,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -938,7 +940,7 @@ impl App {
             &mut tx,
             actor,
             &region,
-            "roster.import",
+            AuditAction::RosterImport,
             filename,
             &format!(
                 "新增{}户{}人，已登记未变{}行",

@@ -24,6 +24,7 @@ pub use crypto::PiiKeys;
 pub use error::{AppError, AppResult};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::AuditAction;
 use store::Db;
 
 /// The programme's time zone: all dates (birthdays, deadlines, scheme years) are local dates here.
@@ -59,7 +60,7 @@ impl App {
         conn: &mut store::Conn,
         actor: &Actor,
         region_code: &str,
-        action: &str,
+        action: AuditAction,
         subject: &str,
         detail: &str,
     ) -> AppResult<()> {
@@ -70,7 +71,7 @@ impl App {
                 user_id: actor.user_id,
                 username: &actor.username,
                 region_code,
-                action,
+                action: action.code(),
                 subject,
                 detail,
                 ip: &actor.ip,

@@ -3,7 +3,7 @@
 
 use crate::crypto::HashKind;
 use crate::{Actor, App, AppError, AppResult};
-use domain::{InsuranceType, Phone, Relation, ResidentIdNumber, SpecialStatus};
+use domain::{AuditAction, InsuranceType, Phone, Relation, ResidentIdNumber, SpecialStatus};
 use std::collections::HashMap;
 use store::regions::Region;
 use store::roster::{Counts, HouseholdSummary, Member, SearchKey};
@@ -267,7 +267,7 @@ impl App {
             &mut tx,
             actor,
             &m.village_code,
-            "member.reveal",
+            AuditAction::MemberReveal,
             &format!("member:{id}"),
             &m.id_masked,
         )
@@ -403,7 +403,7 @@ impl App {
             &mut tx,
             actor,
             &m.village_code,
-            "member.place_virtual",
+            AuditAction::MemberPlaceVirtual,
             &format!("member:{member_id}"),
             &detail,
         )

@@ -3,7 +3,7 @@
 
 use crate::access::{Actor, SchemeManager};
 use crate::{App, AppError, AppResult};
-use domain::RegionLevel;
+use domain::{AuditAction, RegionLevel};
 use scheme::{PoolLevel, SchemeRules};
 use store::years::{NewYear, VersionRow, YearRow};
 
@@ -154,7 +154,7 @@ impl App {
             &mut tx,
             actor,
             pool_code,
-            "year.open",
+            AuditAction::YearOpen,
             &format!("year:{id}"),
             &format!("{label} {start}–{end}, template {template_key}"),
         )
@@ -240,7 +240,7 @@ impl App {
             &mut tx,
             actor,
             &year.row.pool_code,
-            "year.rules",
+            AuditAction::YearRules,
             &format!("year:{id}"),
             &format!("version {version} ({what}): {reason}"),
         )

@@ -4,6 +4,8 @@
 //! these types at the edge, so the rest of the system can never hold an ID number with a bad
 //! check digit or a sum of money in floating point.
 
+pub mod audit;
+pub mod coded;
 pub mod id_number;
 pub mod money;
 pub mod person;
@@ -12,6 +14,7 @@ pub mod region;
 pub mod role;
 pub mod text;
 
+pub use audit::AuditAction;
 pub use id_number::{IdNumberError, ResidentIdNumber, Sex};
 pub use money::Fen;
 pub use person::{InsuranceType, PersonName, Relation, SpecialStatus};

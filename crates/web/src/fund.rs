@@ -300,6 +300,16 @@ pub async fn decide_pending(
     Ok(Redirect::to(&format!("/years/{id}/fund")).into_response())
 }
 
+domain::coded_enum! {
+    /// The one-button actions, by their path segment in `/years/{year}/fund/{action}`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum FundAction {
+        Reward => ("reward", "计提政府奖补"),
+        ServiceFee => ("service-fee", "支付服务费"),
+        Close => ("close", "年度结转关闭"),
+    }
+}
+
 /// The one-button actions: reward accrual, service fee, year close.
 pub async fn action(
     State(state): State<AppState>,
@@ -312,17 +322,35 @@ pub async fn action(
     let a = staff.actor();
     state.app.year(a, id).await?;
     let mgr = a.scheme_manager().ok_or(AppError::Forbidden)?;
-    match what.as_str() {
-        "reward" => {
+    match FundAction::from_code(&what).ok_or(AppError::NotFound)? {
+        FundAction::Reward => {
             state.app.accrue_reward(&mgr, a, id).await?;
         }
-        "service-fee" => {
+        FundAction::ServiceFee => {
             state.app.charge_service_fee(&mgr, a, id).await?;
         }
-        "close" => {
+        FundAction::Close => {
             state.app.close_year(&mgr, a, id).await?;
         }
-        _ => return Err(AppError::NotFound.into()),
     }
     Ok(Redirect::to(&format!("/years/{id}/fund")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FundAction;
+
+    /// The path segments are the routes' public spelling: they must not change.
+    #[test]
+    fn fund_actions_parse_their_path_segments_only() {
+        assert_eq!(FundAction::from_code("reward"), Some(FundAction::Reward));
+        assert_eq!(
+            FundAction::from_code("service-fee"),
+            Some(FundAction::ServiceFee)
+        );
+        assert_eq!(FundAction::from_code("close"), Some(FundAction::Close));
+        for unknown in ["", "service_fee", "Reward", "close/", "delete"] {
+            assert_eq!(FundAction::from_code(unknown), None, "{unknown}");
+        }
+    }
 }

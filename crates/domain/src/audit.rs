@@ -1,0 +1,105 @@
+//! What the audit log records: one code per kind of action. The codes are stored in
+//! `audit_log.action`, so they never change; the labels are what the audit page shows.
+
+crate::coded_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum AuditAction {
+        Login => ("login", "登录"),
+        LoginFailed => ("login.failed", "登录失败"),
+        Logout => ("logout", "退出"),
+        LogoutEverywhere => ("logout.everywhere", "退出所有登录"),
+        /// An administrator ending another user's session.
+        SessionEnd => ("session.end", "结束登录会话"),
+        /// Showing a member's full resident ID number.
+        MemberReveal => ("member.reveal", "查看完整证件号"),
+        MemberPlaceVirtual => ("member.place_virtual", "划入虚拟村"),
+        RosterImport => ("roster.import", "导入花名册"),
+        UserCreate => ("user.create", "创建账号"),
+        DemoLoad => ("demo.load", "载入演示数据"),
+        YearOpen => ("year.open", "开启互助年度"),
+        YearRules => ("year.rules", "修改年度规则"),
+        YearClose => ("year.close", "年度结转关闭"),
+        EnrolHousehold => ("enrol.household", "登记参保"),
+        EnrolBulk => ("enrol.bulk", "批量参保"),
+        EnrolReverse => ("enrol.reverse", "冲正参保登记"),
+        FundReceipt => ("fund.receipt", "登记收款"),
+        /// A large receipt held for a second person's review.
+        FundReceiptHeld => ("fund.receipt_held", "大额到账待复核"),
+        FundReceiptConfirm => ("fund.receipt_confirm", "复核入账"),
+        FundReceiptReject => ("fund.receipt_reject", "退回大额到账"),
+        FundReward => ("fund.reward", "计提政府奖补"),
+        FundServiceFee => ("fund.service_fee", "支付服务费"),
+        DesignRun => ("design.run", "一键设计"),
+        DesignSubmit => ("design.submit", "提交设计方案"),
+        DesignApprove => ("design.approve", "批准发布补助标准"),
+        DesignReject => ("design.reject", "退回设计方案"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuditAction;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_code_round_trips_and_is_unique() {
+        let mut seen = HashSet::new();
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::from_code(a.code()), Some(a), "{a:?}");
+            assert!(seen.insert(a.code()), "code {} given twice", a.code());
+        }
+        assert_eq!(seen.len(), AuditAction::ALL.len());
+        assert_eq!(AuditAction::from_code("no.such.action"), None);
+    }
+
+    #[test]
+    fn every_label_is_chinese() {
+        let mut seen = HashSet::new();
+        for a in AuditAction::ALL {
+            let label = a.label_zh();
+            assert!(!label.trim().is_empty(), "{a:?} has no label");
+            assert!(
+                !label.chars().any(|c| c.is_ascii_alphabetic()),
+                "{a:?} label {label:?} has ASCII letters"
+            );
+            assert!(seen.insert(label), "label {label} given twice");
+        }
+    }
+
+    /// The codes already in stored rows: changing one would orphan its history.
+    #[test]
+    fn stored_codes_are_unchanged() {
+        let codes: Vec<&str> = AuditAction::ALL.iter().map(|a| a.code()).collect();
+        assert_eq!(
+            codes,
+            [
+                "login",
+                "login.failed",
+                "logout",
+                "logout.everywhere",
+                "session.end",
+                "member.reveal",
+                "member.place_virtual",
+                "roster.import",
+                "user.create",
+                "demo.load",
+                "year.open",
+                "year.rules",
+                "year.close",
+                "enrol.household",
+                "enrol.bulk",
+                "enrol.reverse",
+                "fund.receipt",
+                "fund.receipt_held",
+                "fund.receipt_confirm",
+                "fund.receipt_reject",
+                "fund.reward",
+                "fund.service_fee",
+                "design.run",
+                "design.submit",
+                "design.approve",
+                "design.reject",
+            ]
+        );
+    }
+}
