@@ -2,9 +2,9 @@
 //! the published subsidy table, for staff and for residents.
 
 use crate::error::WebResult;
+use crate::forms::{parse_money, yuan};
 use crate::pages::{parse_id, render, CsrfOnly, Nav};
 use crate::session::Staff;
-use crate::years::{parse_money, yuan};
 use crate::AppState;
 use actuarial::design::Weighting;
 use app::design::{DesignParams, DesignRun};

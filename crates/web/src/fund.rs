@@ -1,9 +1,9 @@
 //! The fund's books: trial balance at a date, the journal, and the forms that record money.
 
 use crate::error::WebResult;
+use crate::forms::{parse_date, parse_money, yuan};
 use crate::pages::{parse_id, render, CsrfOnly, Nav};
 use crate::session::Staff;
-use crate::years::{parse_date, parse_money, yuan};
 use crate::AppState;
 use app::fund::Receipt;
 use app::year::Year;

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod design;
 pub mod error;
+pub mod forms;
 pub mod fund;
 pub mod pages;
 pub mod reports;
