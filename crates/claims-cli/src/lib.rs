@@ -1,0 +1,1 @@
+//! File I/O of `shouwang subsidy`.
