@@ -14,6 +14,7 @@ pub mod fund;
 pub mod import;
 pub mod reports;
 pub mod roster;
+pub mod sms;
 pub mod year;
 
 pub use access::{

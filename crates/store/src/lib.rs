@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod receipts;
 pub mod regions;
 pub mod roster;
+pub mod sms;
 pub mod users;
 pub mod years;
 
