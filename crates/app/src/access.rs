@@ -73,6 +73,55 @@ pub struct PiiRevealer {
     scope: Scope,
 }
 
+/// Proof that the holder may file a claim for a member inside `scope`, or add documents to it
+/// (village clerks and the administrators above them; residents' own phones later call the same
+/// use case with their own proof).
+#[derive(Debug)]
+pub struct ClaimIntake {
+    scope: Scope,
+}
+
+/// Proof that the holder may code claims inside `scope` and propose decisions (平台编码员).
+#[derive(Debug)]
+pub struct ClaimCoder {
+    scope: Scope,
+}
+
+/// Proof that the holder may decide claims inside `scope` (平台审核员); never a claim they coded,
+/// which `app` checks.
+#[derive(Debug)]
+pub struct ClaimReviewer {
+    scope: Scope,
+}
+
+/// Proof that the holder may re-open a decided claim inside `scope` (reviewers and county
+/// administrators), always with a recorded reason.
+#[derive(Debug)]
+pub struct ClaimReopener {
+    scope: Scope,
+}
+
+impl ClaimIntake {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+impl ClaimCoder {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+impl ClaimReviewer {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+impl ClaimReopener {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+
 impl PiiRevealer {
     pub fn scope(&self) -> &Scope {
         &self.scope
@@ -193,6 +242,34 @@ impl Actor {
         })
     }
 
+    pub fn claim_intake(&self) -> Option<ClaimIntake> {
+        matches!(
+            self.role,
+            Role::SystemAdmin | Role::CountyAdmin | Role::TownAdmin | Role::VillageClerk
+        )
+        .then(|| ClaimIntake {
+            scope: self.scope(),
+        })
+    }
+
+    pub fn claim_coder(&self) -> Option<ClaimCoder> {
+        (self.role == Role::Coder).then(|| ClaimCoder {
+            scope: self.scope(),
+        })
+    }
+
+    pub fn claim_reviewer(&self) -> Option<ClaimReviewer> {
+        (self.role == Role::Reviewer).then(|| ClaimReviewer {
+            scope: self.scope(),
+        })
+    }
+
+    pub fn claim_reopener(&self) -> Option<ClaimReopener> {
+        matches!(self.role, Role::Reviewer | Role::CountyAdmin).then(|| ClaimReopener {
+            scope: self.scope(),
+        })
+    }
+
     pub fn fund_reader(&self) -> Option<FundReader> {
         matches!(
             self.role,
@@ -225,6 +302,27 @@ impl Actor {
             .as_ref()
             .map(|r| r.to_string())
             .unwrap_or_default()
+    }
+}
+
+/// Proof that the holder may keep the hospital register (医院名录) of the counties inside
+/// `scope`: county and system administrators.
+#[derive(Debug)]
+pub struct HospitalKeeper {
+    scope: Scope,
+}
+
+impl HospitalKeeper {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+
+impl Actor {
+    pub fn hospital_keeper(&self) -> Option<HospitalKeeper> {
+        matches!(self.role, Role::SystemAdmin | Role::CountyAdmin).then(|| HospitalKeeper {
+            scope: self.scope(),
+        })
     }
 }
 

@@ -134,6 +134,16 @@ impl PiiKeys {
         &self.chain_key
     }
 
+    /// The key the claim documents are encrypted with in the document store: derived from the
+    /// installation's key (HMAC with a purpose label), so one secret protects both and neither
+    /// key can be computed from the other's ciphertexts.
+    pub fn documents_key(&self) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key)
+            .expect("HMAC takes any key length");
+        mac.update(b"shouwang claim documents v1");
+        mac.finalize().into_bytes().into()
+    }
+
     pub fn hash(&self, kind: HashKind, value: &str) -> Vec<u8> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key)
             .expect("HMAC takes any key length");

@@ -547,7 +547,7 @@ impl TableSearch {
     }
 }
 
-fn grouper(version: &str) -> Option<std::sync::Arc<drg::Grouper>> {
+pub(crate) fn grouper(version: &str) -> Option<std::sync::Arc<drg::Grouper>> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock};
     static LOADED: OnceLock<Mutex<HashMap<String, Arc<drg::Grouper>>>> = OnceLock::new();

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod claims;
 pub mod crypto;
 pub mod demo;
 pub mod design;
@@ -11,18 +12,21 @@ pub mod enrol;
 pub mod enrol_import;
 pub mod error;
 pub mod fund;
+pub mod hospitals;
 pub mod import;
 pub mod reports;
 pub mod roster;
 pub mod sms;
 pub mod year;
 
+pub use access::HospitalKeeper;
 pub use access::{
-    Actor, AuditReader, DesignApprover, Enroller, FundReader, PiiRevealer, RosterWriter,
-    SchemeManager, VirtualVillagePlacer,
+    Actor, AuditReader, ClaimCoder, ClaimIntake, ClaimReopener, ClaimReviewer, DesignApprover,
+    Enroller, FundReader, PiiRevealer, RosterWriter, SchemeManager, VirtualVillagePlacer,
 };
 pub use crypto::PiiKeys;
 pub use error::{AppError, AppResult};
+pub use hospitals::HospitalInput;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::AuditAction;
@@ -35,15 +39,58 @@ pub const TZ: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 pub struct App {
     pub db: Db,
     pub keys: PiiKeys,
+    /// Where claim documents live (encrypted): a directory or S3-compatible object storage.
+    pub documents: documents::DocumentStore,
+    clock: Clock,
+}
+
+/// The time the use cases take as "now": the system clock, or a fixed instant in tests of
+/// deadlines (a claim received before a holiday).
+#[derive(Clone)]
+pub struct Clock(std::sync::Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock(..)")
+    }
+}
+
+impl Clock {
+    pub fn system() -> Clock {
+        Clock(std::sync::Arc::new(Utc::now))
+    }
+    pub fn fixed(at: DateTime<Utc>) -> Clock {
+        Clock(std::sync::Arc::new(move || at))
+    }
 }
 
 impl App {
+    /// An app whose documents go to a directory under the system's temporary directory (tests
+    /// and command-line jobs); `serve` sets the configured store with [`App::with_documents`].
     pub fn new(db: Db, keys: PiiKeys) -> App {
-        App { db, keys }
+        let dir = std::env::temp_dir().join("shouwang-documents");
+        let documents = documents::DocumentStore::local(&dir, keys.documents_key())
+            .expect("the temporary directory is writable");
+        App {
+            db,
+            keys,
+            documents,
+            clock: Clock::system(),
+        }
+    }
+
+    pub fn with_documents(mut self, documents: documents::DocumentStore) -> App {
+        self.documents = documents;
+        self
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> App {
+        self.clock = clock;
+        self
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        (self.clock.0)()
     }
 
     pub fn now_text(&self) -> String {

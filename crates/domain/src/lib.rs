@@ -20,7 +20,7 @@ pub use audit::AuditAction;
 pub use claim::{
     ClaimChannel, ClaimEventKind, ClaimId, ClaimStatus, DocumentRole, DuplicateKind, Proposal,
 };
-pub use hospital::{HospitalId, HospitalLevel, HospitalLocation, HospitalName};
+pub use hospital::{Hospital, HospitalId, HospitalLevel, HospitalLocation, HospitalName};
 pub use id_number::{IdNumberError, ResidentIdNumber, Sex};
 pub use money::Fen;
 pub use person::{InsuranceType, PersonName, Relation, SpecialStatus};

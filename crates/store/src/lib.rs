@@ -10,8 +10,10 @@
 //! of work and pass a connection (`&mut AnyConnection`, which a `Transaction` derefs to).
 
 pub mod audit;
+pub mod claims;
 pub mod designs;
 pub mod enrolment;
+pub mod hospitals;
 pub mod imports;
 pub mod ledger;
 pub mod receipts;
@@ -50,6 +52,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("a record with the same key already exists: {0}")]
     Conflict(String),
+    /// A stored value outside its vocabulary (a status code no version wrote): a fault of the
+    /// data, reported instead of guessed.
+    #[error("stored value out of its vocabulary: {0}")]
+    Corrupt(String),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -1,0 +1,251 @@
+//! The reviewer (平台审核员), never the coder of the same claim: approves the proposal, returns the
+//! claim to the coder, or refuses it, each with an SMS; and re-opening a decided claim, recorded
+//! with who, when and why.
+
+use super::intake::event;
+use super::work::{evaluate, member_row, CodingInput};
+use super::{changed_meanwhile, load, require_status, table_amounts};
+use crate::access::{Actor, ClaimReopener, ClaimReviewer};
+use crate::sms::SmsMessage;
+use crate::{App, AppError, AppResult};
+use domain::{AuditAction, ClaimEventKind, ClaimId, ClaimStatus, Fen, Proposal};
+
+/// What the reviewer decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewDecision {
+    /// As proposed: the subsidy (recomputed now, against the yearly cap as it stands) or the
+    /// proposed refusal.
+    Approve,
+    /// Back to the coder, with what to change.
+    Return(String),
+    /// Not subsidised, with the reason the member is told.
+    Refuse(String),
+}
+
+impl App {
+    pub async fn review_claim(
+        &self,
+        reviewer: &ClaimReviewer,
+        actor: &Actor,
+        id: ClaimId,
+        revision: i64,
+        decision: ReviewDecision,
+    ) -> AppResult<ClaimStatus> {
+        let mut tx = self.db.begin_write().await?;
+        let claim = store::claims::get(&mut tx, reviewer.scope(), id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        // The yearly cap counts the member's approved claims: approvals of one pool queue on
+        // its ledger head row, so two reviewers cannot both spend the same remainder.
+        store::ledger::lock_pool(&mut tx, &claim.pool_code).await?;
+        let loaded = load(&mut tx, reviewer.scope(), id).await?;
+        let claim = &loaded.claim;
+        require_status(claim, ClaimStatus::Proposed)?;
+        if claim.coded_by.as_deref() == Some(actor.username.as_str()) {
+            return Err(AppError::Forbidden);
+        }
+        let now = self.now_text();
+        let (to, amount, reasons, note, kind, sms) = match decision {
+            ReviewDecision::Approve => {
+                let approved =
+                    store::claims::approved_total(&mut tx, claim.year_id, claim.member_id, id)
+                        .await?;
+                let table = table_amounts(&mut tx, claim.year_id).await?;
+                let eval = evaluate(&loaded, &CodingInput::from_stored(claim), &table, approved)?;
+                match (claim.proposal, eval.is_subsidy()) {
+                    (Some(Proposal::Subsidy), true) => (
+                        ClaimStatus::Approved,
+                        eval.amount(),
+                        eval.reason_codes(),
+                        eval.steps_zh.clone(),
+                        ClaimEventKind::Approved,
+                        SmsMessage::ClaimApproved {
+                            application_no: claim.application_no.clone(),
+                            amount: eval.amount(),
+                        },
+                    ),
+                    (Some(Proposal::Subsidy), false) => {
+                        let why = eval.reasons_zh.join("；");
+                        refusal(claim, eval.reason_codes(), why, rule_labels(&eval))
+                    }
+                    _ => {
+                        let why = claim.proposal_note.clone();
+                        refusal(claim, eval.reason_codes(), why.clone(), why)
+                    }
+                }
+            }
+            ReviewDecision::Refuse(reason) => {
+                let reason =
+                    crate::error::typed_text("原因", &reason, Some("请填写不予补助的原因"))?;
+                refusal(claim, "reviewer".into(), reason.clone(), reason)
+            }
+            ReviewDecision::Return(reason) => {
+                let reason = crate::error::typed_text("原因", &reason, Some("请填写退回的原因"))?;
+                let t = store::claims::Transition {
+                    clear_decision: true,
+                    ..Default::default()
+                };
+                let (from, to) = (ClaimStatus::Proposed, ClaimStatus::Received);
+                if !store::claims::transition(&mut tx, id, from, revision, to, &t).await? {
+                    return Err(changed_meanwhile());
+                }
+                event(
+                    &mut tx,
+                    id,
+                    &now,
+                    actor,
+                    ClaimEventKind::Returned,
+                    from,
+                    to,
+                    &reason,
+                )
+                .await?;
+                self.audit(
+                    &mut tx,
+                    actor,
+                    &claim.village_code,
+                    AuditAction::ClaimReturn,
+                    &format!("claim:{id}"),
+                    &reason,
+                )
+                .await?;
+                tx.commit().await.map_err(store::StoreError::from)?;
+                return Ok(to);
+            }
+        };
+        let t = store::claims::Transition {
+            decision: Some(store::claims::Decided {
+                amount,
+                reasons: &reasons,
+                by: &actor.username,
+                at: &now,
+                note: &note,
+            }),
+            ..Default::default()
+        };
+        if !store::claims::transition(&mut tx, id, ClaimStatus::Proposed, revision, to, &t).await? {
+            return Err(changed_meanwhile());
+        }
+        let line = if to == ClaimStatus::Approved {
+            format!("补助 {amount} 元：{note}")
+        } else {
+            note.clone()
+        };
+        event(
+            &mut tx,
+            id,
+            &now,
+            actor,
+            kind,
+            ClaimStatus::Proposed,
+            to,
+            &line,
+        )
+        .await?;
+        let action = if to == ClaimStatus::Approved {
+            AuditAction::ClaimApprove
+        } else {
+            AuditAction::ClaimRefuse
+        };
+        self.audit(
+            &mut tx,
+            actor,
+            &claim.village_code,
+            action,
+            &format!("claim:{id}"),
+            &line,
+        )
+        .await?;
+        let member = member_row(&mut tx, claim.member_id).await?;
+        self.notify(&mut tx, &member, id, &sms).await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+        Ok(to)
+    }
+
+    /// Re-opens a decided claim (back to the coder), with the reason recorded in its history and
+    /// the audit log. The decision's amount is cleared: a re-decided claim counts anew.
+    pub async fn reopen_claim(
+        &self,
+        reopener: &ClaimReopener,
+        actor: &Actor,
+        id: ClaimId,
+        revision: i64,
+        reason: &str,
+    ) -> AppResult<()> {
+        let reason = crate::error::typed_text("原因", reason, Some("请填写重新打开的原因"))?;
+        let mut tx = self.db.begin_write().await?;
+        let claim = store::claims::get(&mut tx, reopener.scope(), id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !claim.status.is_decided() {
+            return Err(AppError::Conflict(
+                "只有已作出决定的申请才能重新打开".into(),
+            ));
+        }
+        let t = store::claims::Transition {
+            clear_decision: true,
+            ..Default::default()
+        };
+        let (from, to) = (claim.status, ClaimStatus::Received);
+        if !store::claims::transition(&mut tx, id, from, revision, to, &t).await? {
+            return Err(changed_meanwhile());
+        }
+        let now = self.now_text();
+        event(
+            &mut tx,
+            id,
+            &now,
+            actor,
+            ClaimEventKind::Reopened,
+            from,
+            to,
+            &reason,
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            actor,
+            &claim.village_code,
+            AuditAction::ClaimReopen,
+            &format!("claim:{id}"),
+            &reason,
+        )
+        .await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+        Ok(())
+    }
+}
+
+/// A refusal: the reasons stored, the note the member reads.
+/// `why` is kept with the decision; `told` is what the SMS says (rule labels without figures,
+/// or the words the coder or reviewer wrote for the member — the form warns them that these are
+/// sent and must not name an illness).
+fn refusal(
+    claim: &store::claims::Claim,
+    reasons: String,
+    why: String,
+    told: String,
+) -> (ClaimStatus, Fen, String, String, ClaimEventKind, SmsMessage) {
+    let sms = SmsMessage::ClaimRefused {
+        application_no: claim.application_no.clone(),
+        reason: super::sms_line(&told, "不符合本年度补助条件"),
+    };
+    (
+        ClaimStatus::Refused,
+        Fen::ZERO,
+        reasons,
+        why,
+        ClaimEventKind::Refused,
+        sms,
+    )
+}
+
+/// The rules that refused a stay, by their labels (no figures, no diagnosis).
+fn rule_labels(eval: &super::Evaluation) -> String {
+    eval.decision
+        .reasons()
+        .iter()
+        .map(|r| r.label_zh())
+        .collect::<Vec<_>>()
+        .join("；")
+}
