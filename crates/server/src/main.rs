@@ -131,6 +131,8 @@ enum Command {
     Backtest(actuarial_cli::BacktestArgs),
     /// Mid-year re-forecast of the year-end payout, with a risk warning (风险预警).
     Reforecast(actuarial_cli::ReforecastArgs),
+    /// Decide the subsidy of every stay of a CSV file under a year's rules and published table.
+    Subsidy(claims_cli::SubsidyArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -142,6 +144,7 @@ fn main() -> anyhow::Result<()> {
         Command::Design(args) => actuarial_cli::run_design(args),
         Command::Backtest(args) => actuarial_cli::run_backtest(args),
         Command::Reforecast(args) => actuarial_cli::run_reforecast(args),
+        Command::Subsidy(args) => claims_cli::run(args).map(drop),
         Command::Db(command) => {
             tokio::runtime::Runtime::new()?.block_on(run_async(cli.config, command))
         }
