@@ -107,7 +107,10 @@ pub fn render(template: SmsTemplate, params: &serde_json::Value) -> String {
     let mut text = template_text_zh(template).to_string();
     if let Some(map) = params.as_object() {
         for (k, v) in map {
-            let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            let v = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
             text = text.replace(&format!("${{{k}}}"), &v);
         }
     }
@@ -347,7 +350,10 @@ impl AliyunProvider {
     pub fn new(config: AliyunConfig) -> AppResult<AliyunProvider> {
         let bad = |m: String| AppError::Invalid(format!("短信配置错误：{m}"));
         if !(config.endpoint.starts_with("https://") || config.endpoint.starts_with("http://")) {
-            return Err(bad(format!("endpoint {:?} 应为 https://…", config.endpoint)));
+            return Err(bad(format!(
+                "endpoint {:?} 应为 https://…",
+                config.endpoint
+            )));
         }
         for t in SmsTemplate::ALL {
             if config
@@ -414,7 +420,11 @@ impl AliyunProvider {
         p
     }
 
-    async fn post(&self, phone: &str, message: &StoredMessage) -> Result<ProviderReceipt, SendError> {
+    async fn post(
+        &self,
+        phone: &str,
+        message: &StoredMessage,
+    ) -> Result<ProviderReceipt, SendError> {
         let nonce = uuid::Uuid::new_v4().to_string();
         let params = self.signed_params(phone, message, &nonce, Utc::now());
         let body = canonical_query(&params);
@@ -833,10 +843,7 @@ mod tests {
         let minutes: Vec<i64> = (1..=MAX_ATTEMPTS)
             .map(|a| backoff(a).num_minutes())
             .collect();
-        assert_eq!(
-            minutes,
-            [1, 2, 4, 8, 16, 32, 64, 128, 256, 360, 360, 360]
-        );
+        assert_eq!(minutes, [1, 2, 4, 8, 16, 32, 64, 128, 256, 360, 360, 360]);
         assert_eq!(backoff(1000), Duration::hours(6));
     }
 
