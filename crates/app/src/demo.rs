@@ -174,6 +174,12 @@ impl App {
             })
             .collect();
         store::roster::insert_members(&mut tx, &members, &now).await?;
+        crate::hospitals::insert_demo_hospitals(
+            &mut tx,
+            &RegionCode::parse(COUNTY.0).expect("demo codes are valid"),
+            &now,
+        )
+        .await?;
         self.audit(
             &mut tx,
             &Actor::system(),

@@ -3,6 +3,7 @@
 //! treatment outside the province or abroad is handled apart), so they are closed vocabularies.
 
 use crate::text::{self, TextError};
+use crate::RegionCode;
 use std::fmt;
 use std::str::FromStr;
 
@@ -134,6 +135,24 @@ impl fmt::Debug for HospitalName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "HospitalName({:?})", self.0)
     }
+}
+
+/// One hospital of a county's register, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Hospital {
+    pub id: HospitalId,
+    /// The county that keeps the register this hospital is on.
+    pub county_code: RegionCode,
+    pub name: HospitalName,
+    pub level: HospitalLevel,
+    /// 医保定点: designated by the basic medical insurance.
+    pub designated: bool,
+    pub location: HospitalLocation,
+    /// Inactive hospitals stay on the register (claims cite them) but are not offered on new
+    /// claims.
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
 }
 
 #[cfg(test)]
