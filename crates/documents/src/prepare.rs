@@ -358,8 +358,19 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 fn is_pdf_delimiter(c: u8) -> bool {
     matches!(
         c,
-        b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0' | b'/' | b'<' | b'>' | b'[' | b']' | b'('
-            | b')' | b'%'
+        b' ' | b'\t'
+            | b'\r'
+            | b'\n'
+            | b'\x0c'
+            | b'\0'
+            | b'/'
+            | b'<'
+            | b'>'
+            | b'['
+            | b']'
+            | b'('
+            | b')'
+            | b'%'
     )
 }
 
@@ -431,7 +442,10 @@ mod tests {
                     2 0 obj << /Type /Page /Parent 1 0 R >> endobj\n3 0 obj << /Type/Page >> endobj\n\
                     4 0 obj << /Type /Outlines /Count 7 >> endobj\n%%EOF\n";
         assert_eq!(pdf_pages(pdf), 2);
-        assert_eq!(pdf_pages(b"%PDF-1.5 /Type /Page /Type /Page /Type /Page"), 3);
+        assert_eq!(
+            pdf_pages(b"%PDF-1.5 /Type /Page /Type /Page /Type /Page"),
+            3
+        );
         assert_eq!(pdf_pages(b"%PDF-1.5 nothing visible"), 0);
     }
 

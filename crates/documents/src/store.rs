@@ -92,9 +92,9 @@ impl DocumentStore {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(
-                |e| StoreError::Config(format!("cannot restrict {}: {e}", dir.display())),
-            )?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+                StoreError::Config(format!("cannot restrict {}: {e}", dir.display()))
+            })?;
         }
         let fs = LocalFileSystem::new_with_prefix(dir)?;
         Ok(Self::with_backend(
@@ -121,6 +121,9 @@ impl DocumentStore {
             .with_secret_access_key(&cfg.secret_access_key)
             .with_allow_http(cfg.allow_http)
             .with_virtual_hosted_style_request(false)
+            // One object at a time, as plain `DELETE /key`: the bulk `POST /?delete` is missing
+            // from some S3-compatible services (Alibaba Cloud OSS among them).
+            .with_disable_bulk_delete(true)
             .with_retry(retry);
         if let Some(endpoint) = cfg.endpoint.as_deref().filter(|e| !e.is_empty()) {
             builder = builder.with_endpoint(endpoint);
@@ -266,7 +269,12 @@ mod tests {
 
     #[test]
     fn names_are_checked() {
-        for ok in ["doc/2026/12/0b6c", "a", "doc/x.thumb.jpg", &new_object_name()] {
+        for ok in [
+            "doc/2026/12/0b6c",
+            "a",
+            "doc/x.thumb.jpg",
+            &new_object_name(),
+        ] {
             assert!(object_path(ok).is_ok(), "{ok}");
         }
         for bad in [

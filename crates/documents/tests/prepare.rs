@@ -8,7 +8,10 @@ use image::{DynamicImage, GenericImageView, ImageFormat, Rgba, RgbaImage};
 use sha2::{Digest, Sha256};
 
 fn hex_sha256(b: &[u8]) -> String {
-    Sha256::digest(b).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(b)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn is_reddish(p: Rgba<u8>) -> bool {
@@ -23,8 +26,16 @@ fn is_bluish(p: Rgba<u8>) -> bool {
 /// becomes a 32×64 portrait with red on top.
 fn assert_rotated_upright(img: &DynamicImage) {
     assert_eq!(img.dimensions(), (32, 64));
-    assert!(is_reddish(img.get_pixel(16, 8)), "{:?}", img.get_pixel(16, 8));
-    assert!(is_bluish(img.get_pixel(16, 56)), "{:?}", img.get_pixel(16, 56));
+    assert!(
+        is_reddish(img.get_pixel(16, 8)),
+        "{:?}",
+        img.get_pixel(16, 8)
+    );
+    assert!(
+        is_bluish(img.get_pixel(16, 56)),
+        "{:?}",
+        img.get_pixel(16, 56)
+    );
 }
 
 #[test]
@@ -43,7 +54,10 @@ fn jpeg_with_exif_gps_is_stripped_and_turned_upright() {
     assert_eq!(p.pages, 1);
     assert_eq!(p.sha256, hex_sha256(&upload), "hash of the ORIGINAL upload");
     for needle in [&b"Exif"[..], SECRET, &GPS_LAT, b"MM\0\x2a", b"II\x2a\0"] {
-        assert!(!contains(&p.bytes, needle), "{needle:?} left in the cleaned JPEG");
+        assert!(
+            !contains(&p.bytes, needle),
+            "{needle:?} left in the cleaned JPEG"
+        );
     }
     assert!(!p.bytes.windows(2).any(|w| w == [0xFF, 0xE1]), "APP1 left");
     let cleaned = image::load_from_memory_with_format(&p.bytes, ImageFormat::Jpeg).unwrap();
@@ -63,7 +77,10 @@ fn png_text_and_exif_chunks_are_removed_and_orientation_applied() {
     assert_eq!(p.kind, DocumentKind::Png);
     assert_eq!(p.sha256, hex_sha256(&upload));
     for needle in [&b"tEXt"[..], b"eXIf", b"iTXt", b"zTXt", SECRET, &GPS_LAT] {
-        assert!(!contains(&p.bytes, needle), "{needle:?} left in the cleaned PNG");
+        assert!(
+            !contains(&p.bytes, needle),
+            "{needle:?} left in the cleaned PNG"
+        );
     }
     let cleaned = image::load_from_memory_with_format(&p.bytes, ImageFormat::Png).unwrap();
     assert_rotated_upright(&cleaned);
@@ -83,7 +100,11 @@ fn thumbnails_are_jpegs_at_most_320_wide() {
     let tall = jpeg(&red_blue(400, 8000));
     let t = prepare(&tall).unwrap().thumbnail.unwrap();
     let t = image::load_from_memory(&t).unwrap();
-    assert!(t.width() <= 320 && t.height() <= 960, "{:?}", t.dimensions());
+    assert!(
+        t.width() <= 320 && t.height() <= 960,
+        "{:?}",
+        t.dimensions()
+    );
 
     // A transparent PNG is flattened over white.
     let clear = DynamicImage::ImageRgba8(RgbaImage::from_pixel(500, 100, Rgba([0, 0, 0, 0])));
