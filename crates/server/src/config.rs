@@ -17,6 +17,9 @@ pub struct Settings {
     pub key_file: Option<PathBuf>,
     pub bind: Option<SocketAddr>,
     pub secure_cookies: Option<bool>,
+    /// `[documents]`: where claim documents are kept, encrypted (default: beside the database).
+    #[serde(default)]
+    pub documents: DocumentsSettings,
 }
 
 impl Settings {
@@ -65,6 +68,119 @@ impl Settings {
             .await
             .with_context(|| format!("cannot open database {}", redact(&url)))?;
         Ok(app::App::new(db, keys))
+    }
+}
+
+/// `[documents]`: the blob store for claim documents (stored AES-256-GCM encrypted).
+///
+/// ```toml
+/// [documents]
+/// backend = "local"            # the default; or "s3" for several app servers
+/// # dir = "/var/lib/shouwang/documents"   # local; default: documents/ beside the SQLite file
+///
+/// [documents.s3]
+/// endpoint = "https://oss-cn-beijing.aliyuncs.com"   # omit for AWS itself
+/// bucket = "shouwang-claims"
+/// region = "cn-beijing"
+/// access_key_id = "…"          # or SHOUWANG_S3_ACCESS_KEY_ID
+/// # secret_access_key: better from SHOUWANG_S3_SECRET_ACCESS_KEY than in this file
+/// # prefix = "shouwang/"
+/// # allow_http = false
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentsSettings {
+    #[serde(default)]
+    pub backend: DocumentsBackend,
+    pub dir: Option<PathBuf>,
+    pub s3: Option<DocumentsS3Settings>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocumentsBackend {
+    #[default]
+    Local,
+    S3,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentsS3Settings {
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    #[serde(default)]
+    pub allow_http: bool,
+    #[serde(default)]
+    pub prefix: String,
+}
+
+impl std::fmt::Debug for DocumentsS3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentsS3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "…"),
+            )
+            .field("allow_http", &self.allow_http)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// The claim-document store. `sqlite_db_dir` is the directory of the embedded database
+    /// (`None` on PostgreSQL, which then needs `[documents] dir` or the S3 backend); `key` is
+    /// the documents' AES-256 key. A bad `[documents]` section stops the server at start-up.
+    #[allow(dead_code)] // until `serve` wires the store into `App`
+    pub fn documents_store(
+        &self,
+        sqlite_db_dir: Option<&Path>,
+        key: [u8; 32],
+    ) -> anyhow::Result<documents::DocumentStore> {
+        let cfg = &self.documents;
+        match cfg.backend {
+            DocumentsBackend::Local => {
+                let dir = match (&cfg.dir, sqlite_db_dir) {
+                    (Some(d), _) => d.clone(),
+                    (None, Some(db_dir)) => db_dir.join("documents"),
+                    (None, None) => bail!(
+                        "[documents]: set dir (one directory shared by nothing else) or backend = \"s3\" when the database is not the embedded SQLite"
+                    ),
+                };
+                documents::DocumentStore::local(&dir, key)
+                    .with_context(|| format!("[documents] dir {}", dir.display()))
+            }
+            DocumentsBackend::S3 => {
+                let Some(s3) = &cfg.s3 else {
+                    bail!("[documents] backend = \"s3\" needs a [documents.s3] section");
+                };
+                let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+                let access_key_id = env("SHOUWANG_S3_ACCESS_KEY_ID")
+                    .or_else(|| s3.access_key_id.clone())
+                    .context("[documents.s3]: set access_key_id or SHOUWANG_S3_ACCESS_KEY_ID")?;
+                let secret_access_key = env("SHOUWANG_S3_SECRET_ACCESS_KEY")
+                    .or_else(|| s3.secret_access_key.clone())
+                    .context("[documents.s3]: set SHOUWANG_S3_SECRET_ACCESS_KEY")?;
+                let s3cfg = documents::S3Config {
+                    endpoint: s3.endpoint.clone(),
+                    bucket: s3.bucket.clone(),
+                    region: s3.region.clone().unwrap_or_else(|| "us-east-1".into()),
+                    access_key_id,
+                    secret_access_key,
+                    allow_http: s3.allow_http,
+                    prefix: s3.prefix.clone(),
+                };
+                documents::DocumentStore::s3(&s3cfg, key).context("[documents.s3]")
+            }
+        }
     }
 }
 
