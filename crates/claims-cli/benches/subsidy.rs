@@ -40,7 +40,11 @@ fn write_files(dir: &std::path::Path) {
         let year = if month >= 8 { 2024 } else { 2025 };
         let oop = 1_000 + (x >> 16) % 9_000;
         let drg = (x >> 32) % 1_010; // 1% not in the table
-        let excl = if (x >> 48) % 50 == 0 { "third_party" } else { "" };
+        let excl = if (x >> 48).is_multiple_of(50) {
+            "third_party"
+        } else {
+            ""
+        };
         writeln!(
             out,
             "C{i},M{},{},{ins},{year}-{month:02}-10,{year}-{month:02}-18,{}.50,{oop}.25,D{drg:03},{excl}",
@@ -92,10 +96,24 @@ fn bench(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("decide");
     g.bench_function("single_hashmap_table", |b| {
-        b.iter(|| black_box(decide(&r, black_box(&table), black_box(&stay), Fen::from_yuan(5_000))))
+        b.iter(|| {
+            black_box(decide(
+                &r,
+                black_box(&table),
+                black_box(&stay),
+                Fen::from_yuan(5_000),
+            ))
+        })
     });
     g.bench_function("single_btreemap_table", |b| {
-        b.iter(|| black_box(decide(&r, black_box(&btree), black_box(&stay), Fen::from_yuan(5_000))))
+        b.iter(|| {
+            black_box(decide(
+                &r,
+                black_box(&btree),
+                black_box(&stay),
+                Fen::from_yuan(5_000),
+            ))
+        })
     });
     g.finish();
 }

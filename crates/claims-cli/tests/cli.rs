@@ -3,8 +3,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
 use claims_cli::{run, SubsidyArgs};
+use clap::Parser;
 
 const HEADER: &str = "claim_id,member,consecutive_years,insurance,admission_date,discharge_date,total_yuan,oop_yuan,drg,exclusions\n";
 
@@ -100,11 +100,22 @@ fn anji_template_with_flag_overrides() {
             "a8,refused,0.00,drg_not_in_table",
         ]
     );
-    assert_eq!((stats.rows, stats.subsidised, stats.refused, stats.invalid), (8, 4, 4, 0));
+    assert_eq!(
+        (stats.rows, stats.subsidised, stats.refused, stats.invalid),
+        (8, 4, 4, 0)
+    );
     assert_eq!(stats.total_subsidy, domain::Fen::from_yuan(12_920));
 
     // --loyalty-percent 0 removes the bonus.
-    run(f.args(&["--template", "anji", "--year", "2024", "--loyalty-percent", "0"])).unwrap();
+    run(f.args(&[
+        "--template",
+        "anji",
+        "--year",
+        "2024",
+        "--loyalty-percent",
+        "0",
+    ]))
+    .unwrap();
     assert_eq!(f.decisions()[2], "a3,subsidy,1200.00,");
 }
 
@@ -137,13 +148,19 @@ fn rules_json_as_the_app_stores_it() {
     rules.yearly_cap = Some(domain::Fen::from_yuan(2_000));
     rules.loyalty_bonus_percent = 20;
     let f = Files::new("j1,m1,2,employee,2025-03-01,2025-03-09,20000,2600,ES23,\n");
-    write(&f.path("rules.json"), &serde_json::to_string(&rules).unwrap());
+    write(
+        &f.path("rules.json"),
+        &serde_json::to_string(&rules).unwrap(),
+    );
     let rules_path = f.path("rules.json").display().to_string();
     run(f.args(&["--rules", &rules_path])).unwrap();
     assert_eq!(f.decisions(), ["j1,subsidy,1440.00,loyalty_bonus"]);
     // The flags override the file.
     run(f.args(&["--rules", &rules_path, "--yearly-cap", "1000"])).unwrap();
-    assert_eq!(f.decisions(), ["j1,subsidy,1000.00,loyalty_bonus|yearly_cap"]);
+    assert_eq!(
+        f.decisions(),
+        ["j1,subsidy,1000.00,loyalty_bonus|yearly_cap"]
+    );
 }
 
 #[test]
@@ -218,16 +235,25 @@ fn bad_header_table_or_rules_stop_the_run() {
         "claim_id,member,years,insurance,admission_date,discharge_date,total_yuan,oop_yuan,drg,exclusions\n",
     );
     let err = run(f.args(&["--template", "anji", "--year", "2024"])).unwrap_err();
-    assert!(format!("{err:#}").contains("missing consecutive_years"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("missing consecutive_years"),
+        "{err:#}"
+    );
 
     let f = Files::new("");
     write(&f.path("table.csv"), "drg,amount\nES23,1200\n");
     let err = run(f.args(&["--template", "anji", "--year", "2024"])).unwrap_err();
-    assert!(format!("{err:#}").contains("missing amount_yuan"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("missing amount_yuan"),
+        "{err:#}"
+    );
     write(&f.path("table.csv"), "drg,amount_yuan\nES23,12x\n");
     let err = run(f.args(&["--template", "anji", "--year", "2024"])).unwrap_err();
     assert!(format!("{err:#}").contains("line 2"), "{err:#}");
-    write(&f.path("table.csv"), "drg,amount_yuan\nES23,1200\nES23,1300\n");
+    write(
+        &f.path("table.csv"),
+        "drg,amount_yuan\nES23,1200\nES23,1300\n",
+    );
     assert!(run(f.args(&["--template", "anji", "--year", "2024"])).is_err());
     fs::remove_file(f.path("table.csv")).unwrap();
     assert!(run(f.args(&["--template", "anji", "--year", "2024"])).is_err());
@@ -239,8 +265,15 @@ fn bad_header_table_or_rules_stop_the_run() {
     let rules_path = f.path("rules.json").display().to_string();
     assert!(run(f.args(&["--rules", &rules_path])).is_err());
     // Overrides are checked like the rules form: a cap below the minimum is refused.
-    let err = run(f.args(&["--template", "anji", "--year", "2024", "--per-stay-cap", "100"]))
-        .unwrap_err();
+    let err = run(f.args(&[
+        "--template",
+        "anji",
+        "--year",
+        "2024",
+        "--per-stay-cap",
+        "100",
+    ]))
+    .unwrap_err();
     assert!(format!("{err:#}").contains("低于最低补助"), "{err:#}");
 }
 
