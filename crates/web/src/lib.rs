@@ -6,6 +6,7 @@ pub mod design;
 pub mod error;
 pub mod forms;
 pub mod fund;
+pub mod hospitals;
 pub mod pages;
 pub mod reports;
 pub mod session;
@@ -132,6 +133,10 @@ fn route_table() -> RouteTable {
         )
         .get("/roster/import/{job}", Entity, pages::import_job)
         .get("/audit", Nothing, pages::audit)
+        .get("/hospitals", Nothing, hospitals::hospitals)
+        .post("/hospitals", Nothing, hospitals::add)
+        .get("/hospitals/{hospital}", Entity, hospitals::hospital)
+        .post("/hospitals/{hospital}", Entity, hospitals::update)
         .get("/years", Nothing, years::years)
         .get("/years/new", Nothing, years::new_year_form)
         .post("/years/new", Nothing, years::new_year)

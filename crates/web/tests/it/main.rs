@@ -2,6 +2,7 @@
 
 mod common;
 mod hostile;
+mod hospitals;
 mod import;
 mod races;
 mod roster;

@@ -12,6 +12,9 @@ struct Entities {
     design: i64,
     /// A receipt above the review amount, held for a second manager.
     pending: i64,
+    /// A hospital of the county register (the demo county's for both towns; the walk puts the
+    /// outside one in another county, see `other_county_hospital`).
+    hospital: i64,
 }
 
 async fn entities_in(t: &TestApp, village: &str) -> Entities {
@@ -35,6 +38,12 @@ async fn entities_in(t: &TestApp, village: &str) -> Entities {
         .await
         .unwrap()[0]
         .id;
+    let county = domain::RegionCode::parse(&village[..6]).unwrap();
+    let hospital = store::hospitals::list(&mut conn, &all, &county)
+        .await
+        .unwrap()[0]
+        .id
+        .get();
     drop(conn);
     let system = app::Actor::system();
     let design = t
@@ -76,7 +85,45 @@ async fn entities_in(t: &TestApp, village: &str) -> Entities {
         enrolment,
         design,
         pending,
+        hospital,
     }
+}
+/// A hospital on the register of a county other than the demo county's (a county register is
+/// shared by all its towns, so the towns of one county cannot hide their hospitals from each
+/// other).
+async fn other_county_hospital(t: &TestApp) -> i64 {
+    let mut conn = t.app.db.acquire().await.unwrap();
+    store::regions::insert(
+        &mut conn,
+        &store::regions::NewRegion {
+            code: "370305",
+            name: "临淄区",
+            level: "county",
+            parent_code: None,
+            is_virtual: false,
+        },
+        &t.app.now_text(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let system = app::Actor::system();
+    t.app
+        .add_hospital(
+            &system.hospital_keeper().unwrap(),
+            &system,
+            &domain::RegionCode::parse("370305").unwrap(),
+            &app::HospitalInput {
+                name: domain::HospitalName::parse("临淄区人民医院").unwrap(),
+                level: domain::HospitalLevel::Secondary,
+                designated: true,
+                location: domain::HospitalLocation::InProvince,
+                active: true,
+            },
+        )
+        .await
+        .unwrap()
+        .get()
 }
 
 fn fill(template: &str, e: &Entities, job: i64) -> String {
@@ -92,6 +139,7 @@ fn fill(template: &str, e: &Entities, job: i64) -> String {
         .replace("{enrolment}", &e.enrolment.to_string())
         .replace("{design}", &e.design.to_string())
         .replace("{pending}", &e.pending.to_string())
+        .replace("{hospital}", &e.hospital.to_string())
         .replace("{action}", "reward")
         .replace("{id}", &id.to_string())
 }
@@ -104,7 +152,8 @@ async fn every_entity_route_hides_other_areas(backend: Backend) {
     let t = TestApp::spawn(backend, 400).await;
     t.app.load_demo_years().await.unwrap();
     let inside = entities_in(&t, "370323104202").await; // 大张庄镇
-    let outside = entities_in(&t, "370323105201").await; // 中庄镇
+    let mut outside = entities_in(&t, "370323105201").await; // 中庄镇
+    outside.hospital = other_county_hospital(&t).await;
 
     // An import job of each town, so the job route has something on both sides.
     let town = t.login("town").await;
