@@ -318,6 +318,16 @@ impl Grouper {
         trace::render(&self.m, s)
     }
 
+    /// The name of a diagnosis code of the pack's ICD-10 dictionary (exact code).
+    pub fn diagnosis_name(&self, code: &str) -> Option<&str> {
+        self.m.dx.find(code).map(|(id, _)| self.m.dx.name(id))
+    }
+
+    /// The name of a procedure code of the pack's ICD-9-CM-3 dictionary (exact code).
+    pub fn procedure_name(&self, code: &str) -> Option<&str> {
+        self.m.proc.find(code).map(|(id, _)| self.m.proc.name(id))
+    }
+
     /// Finds diagnosis and procedure codes, ADRGs and DRGs by code prefix or name substring.
     pub fn search(&self, query: &str, limit: usize) -> Vec<SearchHit> {
         let q = query.trim();
@@ -325,8 +335,12 @@ impl Grouper {
         if q.is_empty() {
             return hits;
         }
-        let qu = q.to_uppercase();
-        let matches = |code: &str, name: &str| code.starts_with(&qu) || name.contains(q);
+        // Codes are matched by prefix regardless of case: the 医保版 dictionaries write the
+        // extension marker in lower case ("I63.900x001"), people type either.
+        let matches = |code: &str, name: &str| {
+            let head = code.get(..q.len());
+            head.is_some_and(|h| h.eq_ignore_ascii_case(q)) || name.contains(q)
+        };
         for d in &self.m.catalog.drgs {
             if matches(&d.code, &d.name) {
                 hits.push(SearchHit::Drg(d.clone()));

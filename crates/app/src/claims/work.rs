@@ -83,16 +83,27 @@ fn bad_code(field: &str, code: &str) -> AppError {
     ))
 }
 
-/// One code, upper-cased: letters, digits, '.', 'x', '+' and '/'; at most 20 characters.
+/// One code as the 医保版 dictionaries write it: the leading letter upper-case, the extension
+/// marker a lower-case `x` ("i63.900X001" → "I63.900x001"); letters, digits and `. x + * / -`;
+/// at most 24 characters.
 fn code(s: &str) -> Result<String, String> {
-    let c = s.trim().to_uppercase();
-    let ok = c.len() <= 20
+    let t = s.trim();
+    let c: String = t
+        .chars()
+        .enumerate()
+        .map(|(i, ch)| match (i, ch) {
+            (0, ch) => ch.to_ascii_uppercase(),
+            (_, 'X') => 'x',
+            (_, ch) => ch,
+        })
+        .collect();
+    let ok = c.len() <= 24
         && c.chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '+' | '/' | '-'));
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '+' | '*' | '/' | '-'));
     if ok {
         Ok(c)
     } else {
-        Err(s.trim().chars().take(20).collect())
+        Err(t.chars().take(24).collect())
     }
 }
 
@@ -234,11 +245,11 @@ fn unknown_codes(version: &str, coding: &CodingInput) -> AppResult<Vec<String>> 
         AppError::Internal(anyhow::anyhow!("DRG version {version} is not available"))
     })?;
     let known = |code: &str, dx: bool| {
-        grouper.search(code, 60).into_iter().any(|h| match h {
-            drg::SearchHit::Diagnosis { code: c, .. } => dx && c == code,
-            drg::SearchHit::Procedure { code: c, .. } => !dx && c == code,
-            _ => false,
-        })
+        if dx {
+            grouper.diagnosis_name(code).is_some()
+        } else {
+            grouper.procedure_name(code).is_some()
+        }
     };
     let mut out = Vec::new();
     let dx = std::iter::once(&coding.principal_dx)
@@ -481,4 +492,43 @@ pub(crate) async fn member_row(
     store::roster::get_member(conn, &store::Scope::all(), member_id)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// One hit of the coder's code search: "诊断" or "手术操作", the code and its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeHit {
+    pub kind: &'static str,
+    pub code: String,
+    pub name: String,
+}
+
+impl App {
+    /// Diagnosis and procedure codes of the DRG version `drg_version` whose code starts with, or
+    /// whose Chinese name contains, `query` (at most `limit`); nothing for a blank query.
+    pub fn search_codes(&self, drg_version: &str, query: &str, limit: usize) -> Vec<CodeHit> {
+        let query = query.trim();
+        if query.is_empty() || query.chars().count() > 40 {
+            return Vec::new();
+        }
+        let Some(grouper) = crate::design::grouper(drg_version) else {
+            return Vec::new();
+        };
+        grouper
+            .search(query, limit)
+            .into_iter()
+            .filter_map(|h| match h {
+                drg::SearchHit::Diagnosis { code, name } => Some(CodeHit {
+                    kind: "诊断",
+                    code,
+                    name,
+                }),
+                drg::SearchHit::Procedure { code, name } => Some(CodeHit {
+                    kind: "手术操作",
+                    code,
+                    name,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
 }
