@@ -17,6 +17,9 @@ pub struct Settings {
     pub key_file: Option<PathBuf>,
     pub bind: Option<SocketAddr>,
     pub secure_cookies: Option<bool>,
+    /// `[sms]`: how messages to residents go out (default: to the log).
+    #[serde(default)]
+    pub sms: SmsSettings,
     /// `[documents]`: where claim documents are kept, encrypted (default: beside the database).
     #[serde(default)]
     pub documents: DocumentsSettings,
@@ -197,9 +200,144 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// `[sms]`: the provider of messages to residents.
+///
+/// ```toml
+/// [sms]
+/// provider = "aliyun"          # or "log" (the default): messages go to the log
+///
+/// [sms.aliyun]
+/// access_key_id = "LTAI…"
+/// # access_key_secret: better from SHOUWANG_SMS_ACCESS_KEY_SECRET than in this file
+/// sign_name = "守望互助"
+/// # endpoint = "https://dysmsapi.aliyuncs.com/"
+///
+/// [sms.aliyun.templates]      # the approved template code of each template
+/// claim_received = "SMS_…"
+/// documents_requested = "SMS_…"
+/// claim_approved = "SMS_…"
+/// claim_refused = "SMS_…"
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSettings {
+    #[serde(default)]
+    pub provider: SmsProviderName,
+    pub aliyun: Option<AliyunSettings>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProviderName {
+    #[default]
+    Log,
+    Aliyun,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliyunSettings {
+    pub endpoint: Option<String>,
+    pub access_key_id: String,
+    pub access_key_secret: Option<String>,
+    pub sign_name: String,
+    pub templates: std::collections::BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for AliyunSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AliyunSettings")
+            .field("endpoint", &self.endpoint)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "access_key_secret",
+                &self.access_key_secret.as_ref().map(|_| "…"),
+            )
+            .field("sign_name", &self.sign_name)
+            .field("templates", &self.templates)
+            .finish()
+    }
+}
+
+impl SmsSettings {
+    /// The configured provider; a bad `[sms]` section stops the server at start-up.
+    pub fn provider(&self) -> anyhow::Result<std::sync::Arc<dyn app::sms::SmsProvider>> {
+        use app::sms::SmsTemplate;
+        match self.provider {
+            SmsProviderName::Log => Ok(std::sync::Arc::new(app::sms::LogProvider)),
+            SmsProviderName::Aliyun => {
+                let Some(a) = &self.aliyun else {
+                    bail!("[sms] provider = \"aliyun\" needs an [sms.aliyun] section");
+                };
+                let mut template_codes = std::collections::BTreeMap::new();
+                for (name, code) in &a.templates {
+                    let t = SmsTemplate::from_code(name).with_context(|| {
+                        format!(
+                            "[sms.aliyun.templates]: unknown template {name:?} (known: {})",
+                            SmsTemplate::ALL.map(|t| t.code()).join(", ")
+                        )
+                    })?;
+                    template_codes.insert(t, code.clone());
+                }
+                let secret = std::env::var("SHOUWANG_SMS_ACCESS_KEY_SECRET")
+                    .ok()
+                    .or_else(|| a.access_key_secret.clone())
+                    .context(
+                        "[sms.aliyun]: set SHOUWANG_SMS_ACCESS_KEY_SECRET (or access_key_secret)",
+                    )?;
+                let provider = app::sms::AliyunProvider::new(app::sms::AliyunConfig {
+                    endpoint: a
+                        .endpoint
+                        .clone()
+                        .unwrap_or_else(|| app::sms::ALIYUN_ENDPOINT.to_string()),
+                    access_key_id: a.access_key_id.clone(),
+                    access_key_secret: secret,
+                    sign_name: a.sign_name.clone(),
+                    template_codes,
+                })
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(std::sync::Arc::new(provider))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sms_defaults_to_the_log_and_aliyun_needs_every_template() {
+        let s: Settings = toml::from_str("").unwrap();
+        assert_eq!(s.sms.provider, SmsProviderName::Log);
+        assert!(s.sms.provider().is_ok());
+        let full = r#"
+            [sms]
+            provider = "aliyun"
+            [sms.aliyun]
+            access_key_id = "id"
+            access_key_secret = "secret"
+            sign_name = "守望互助"
+            [sms.aliyun.templates]
+            claim_received = "SMS_1"
+            documents_requested = "SMS_2"
+            claim_approved = "SMS_3"
+            claim_refused = "SMS_4"
+        "#;
+        let s: Settings = toml::from_str(full).unwrap();
+        assert!(s.sms.provider().is_ok());
+        assert!(
+            !format!("{s:?}").contains("\"secret\""),
+            "the secret is not printed"
+        );
+        let missing: Settings =
+            toml::from_str(&full.replace("claim_refused = \"SMS_4\"", "")).unwrap();
+        assert!(missing.sms.provider().is_err());
+        let unknown: Settings =
+            toml::from_str(&full.replace("claim_refused", "claim_lost")).unwrap();
+        assert!(unknown.sms.provider().is_err());
+        assert!(toml::from_str::<Settings>("[sms]\nprovider = \"tencent\"").is_err());
+    }
 
     #[test]
     fn sqlite_paths_and_redaction() {

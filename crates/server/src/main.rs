@@ -197,6 +197,12 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
                     }
                 }
             });
+            // SMS: every server runs a sender on the shared outbox (claims are leased per
+            // message, so several servers never send one twice).
+            let sms_provider = file.sms.provider()?;
+            tokio::spawn(app::sms::run_sender(app.clone(), sms_provider, async {
+                let _ = tokio::signal::ctrl_c().await;
+            }));
             let bind = bind
                 .or(file.bind)
                 .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid"));

@@ -10,6 +10,7 @@ pub mod hospitals;
 pub mod pages;
 pub mod reports;
 pub mod session;
+pub mod sms;
 pub mod years;
 
 use app::App;
@@ -133,6 +134,7 @@ fn route_table() -> RouteTable {
         )
         .get("/roster/import/{job}", Entity, pages::import_job)
         .get("/audit", Nothing, pages::audit)
+        .get("/sms", Nothing, sms::outbox)
         .get("/hospitals", Nothing, hospitals::hospitals)
         .post("/hospitals", Nothing, hospitals::add)
         .get("/hospitals/{hospital}", Entity, hospitals::hospital)
