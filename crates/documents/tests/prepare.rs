@@ -205,3 +205,29 @@ fn decompression_bombs_are_refused_before_decoding() {
     assert_eq!(prepare(&j).unwrap_err(), DocumentError::TooManyPixels);
     assert!(t.elapsed().as_millis() < 2000, "nothing was decoded");
 }
+
+/// Measurement, not a check: `cargo test -p documents --test prepare -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn timing_of_a_12_megapixel_photo() {
+    let img = image::RgbImage::from_fn(4000, 3000, |x, y| {
+        let v = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) >> 7;
+        image::Rgb([
+            (x / 16) as u8 ^ (v & 15) as u8,
+            (y / 12) as u8,
+            128 + (v & 7) as u8,
+        ])
+    });
+    let upload = jpeg_with_exif(&jpeg(&img), 6);
+    let t = std::time::Instant::now();
+    let p = prepare(&upload).unwrap();
+    println!(
+        "12 MP JPEG, {} KB in: prepare {:?}, cleaned {} KB, thumbnail {} KB, {}x{}",
+        upload.len() / 1024,
+        t.elapsed(),
+        p.bytes.len() / 1024,
+        p.thumbnail.as_ref().unwrap().len() / 1024,
+        p.width.unwrap(),
+        p.height.unwrap()
+    );
+}
