@@ -7,6 +7,7 @@ pub mod auth;
 pub mod claims;
 pub mod crypto;
 pub mod demo;
+pub mod demo_claims;
 pub mod design;
 pub mod enrol;
 pub mod enrol_import;

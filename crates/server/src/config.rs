@@ -17,12 +17,12 @@ pub struct Settings {
     pub key_file: Option<PathBuf>,
     pub bind: Option<SocketAddr>,
     pub secure_cookies: Option<bool>,
-    /// `[sms]`: how messages to residents go out (default: to the log).
-    #[serde(default)]
-    pub sms: SmsSettings,
     /// `[documents]`: where claim documents are kept, encrypted (default: beside the database).
     #[serde(default)]
     pub documents: DocumentsSettings,
+    /// `[sms]`: how messages to residents go out (default: to the log).
+    #[serde(default)]
+    pub sms: SmsSettings,
 }
 
 impl Settings {
@@ -142,7 +142,6 @@ impl Settings {
     /// The claim-document store. `sqlite_db_dir` is the directory of the embedded database
     /// (`None` on PostgreSQL, which then needs `[documents] dir` or the S3 backend); `key` is
     /// the documents' AES-256 key. A bad `[documents]` section stops the server at start-up.
-    #[allow(dead_code)] // until `serve` wires the store into `App`
     pub fn documents_store(
         &self,
         sqlite_db_dir: Option<&Path>,
@@ -184,6 +183,29 @@ impl Settings {
                 documents::DocumentStore::s3(&s3cfg, key).context("[documents.s3]")
             }
         }
+    }
+}
+
+impl Settings {
+    /// The document store `serve` uses: the `[documents]` section, or a `documents/` directory
+    /// beside the embedded SQLite database.
+    pub fn serve_documents(
+        &self,
+        db: &DbArgs,
+        key: [u8; 32],
+    ) -> anyhow::Result<documents::DocumentStore> {
+        let url = db
+            .database_url
+            .clone()
+            .or_else(|| self.database_url.clone())
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let dir = (store::Backend::from_url(&url)? == store::Backend::Sqlite).then(|| {
+            sqlite_path(&url)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
+        });
+        self.documents_store(dir.as_deref(), key)
     }
 }
 

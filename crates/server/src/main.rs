@@ -169,6 +169,8 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
             secure_cookies,
         } => {
             let app = file.open_app(&db).await?;
+            let documents = file.serve_documents(&db, app.keys.documents_key())?;
+            let app = app.with_documents(documents);
             if demo {
                 match app.load_demo(demo_members, 7).await? {
                     Some(logins) => {
@@ -180,6 +182,10 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
                     None => println!("数据库已有数据，未重复载入演示数据 / database not empty: demo not loaded again"),
                 }
                 app.load_demo_years().await?;
+                let claims = app.load_demo_claims(200).await?;
+                if claims > 0 {
+                    println!("已载入演示补助申请 {claims} 件 / demo claims loaded");
+                }
             }
             // Imports left by a process that stopped; those of live servers sharing the database
             // hold their lease and are left alone.

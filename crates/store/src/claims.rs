@@ -858,3 +858,26 @@ pub async fn hospital(conn: &mut Conn, id: i64) -> Result<Option<ClaimHospital>>
     })
     .transpose()
 }
+
+/// Whether any claim exists (the demo loads its claims once).
+pub async fn any(conn: &mut Conn) -> Result<bool> {
+    let n: Option<i64> = sqlx::query_scalar("SELECT id FROM claims LIMIT 1")
+        .fetch_optional(conn)
+        .await?;
+    Ok(n.is_some())
+}
+
+/// Up to `limit` members enrolled (and paid for) in a year, one per household, with the
+/// resident insurance; for the demo.
+pub async fn enrolled_members(conn: &mut Conn, year_id: i64, limit: i64) -> Result<Vec<i64>> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT MIN(e.member_id) FROM enrolment_members e JOIN enrolments n ON n.id = e.enrolment_id \
+         WHERE e.year_id = $1 AND e.active = 1 AND e.included = 1 AND e.insurance = 'resident' \
+         GROUP BY n.household_id ORDER BY MIN(e.member_id) LIMIT $2",
+    )
+    .bind(year_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(ids)
+}
