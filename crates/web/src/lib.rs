@@ -2,6 +2,7 @@
 //! embedded assets. Handlers call `app` only; this crate never sees SQL.
 
 pub mod api;
+pub mod claims;
 pub mod design;
 pub mod error;
 pub mod forms;
@@ -139,6 +140,36 @@ fn route_table() -> RouteTable {
         .post("/hospitals", Nothing, hospitals::add)
         .get("/hospitals/{hospital}", Entity, hospitals::hospital)
         .post("/hospitals/{hospital}", Entity, hospitals::update)
+        .get("/claims", Nothing, claims::list)
+        .get("/claims/export.xlsx", Nothing, claims::export)
+        .get("/members/{member}/claims/new", Entity, claims::new_form)
+        .post(
+            "/members/{member}/claims",
+            Entity,
+            claims::file.layer(claim_upload_limit()),
+        )
+        .get("/claims/{claim}", Entity, claims::show)
+        .get("/claims/{claim}/codes", Entity, claims::codes)
+        .get(
+            "/claims/{claim}/documents/{document}",
+            Entity,
+            claims::document,
+        )
+        .post(
+            "/claims/{claim}/documents",
+            Entity,
+            claims::add_documents.layer(claim_upload_limit()),
+        )
+        .post("/claims/{claim}/coding", Entity, claims::coding)
+        .post("/claims/{claim}/propose", Entity, claims::propose)
+        .post(
+            "/claims/{claim}/request-documents",
+            Entity,
+            claims::request_documents,
+        )
+        .post("/claims/{claim}/review", Entity, claims::review)
+        .post("/claims/{claim}/reopen", Entity, claims::reopen)
+        .get("/assets/claims.js", Nothing, claims::script)
         .get("/years", Nothing, years::years)
         .get("/years/new", Nothing, years::new_year_form)
         .post("/years/new", Nothing, years::new_year)
@@ -248,6 +279,12 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 /// The body limit of the routes that take a spreadsheet: the file plus the form around it.
 fn upload_limit() -> DefaultBodyLimit {
     DefaultBodyLimit::max(app::import::MAX_FILE_BYTES + FORM_BODY_LIMIT)
+}
+
+/// The body limit of the routes that take a claim's documents (photos and PDFs of several
+/// pages): the most a claim may carry plus the form around it.
+fn claim_upload_limit() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(documents::MAX_CLAIM_BYTES + 4 * FORM_BODY_LIMIT)
 }
 
 /// Security headers on every response (等保: clickjacking, MIME sniffing, referrer leaks, and a

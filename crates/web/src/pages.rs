@@ -315,6 +315,10 @@ pub async fn region(
 struct HouseholdPage {
     nav: Option<Nav>,
     view: HouseholdView,
+    /// The household's claims (补助申请), every state, newest first.
+    claims: Vec<crate::claims::ClaimRow>,
+    /// Whether the viewer may file a claim (申请补助) for the household's members.
+    can_file_claim: bool,
 }
 
 pub async fn household(
@@ -322,15 +326,16 @@ pub async fn household(
     staff: Staff,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
-    let view = state
-        .app
-        .household_view(staff.actor(), parse_id(&id)?)
-        .await?;
+    let id = parse_id(&id)?;
+    let view = state.app.household_view(staff.actor(), id).await?;
+    let claims = crate::claims::member_claims(&state, &staff, None, Some(id)).await?;
     Ok(render(
         StatusCode::OK,
         &HouseholdPage {
             nav: Nav::of(&staff),
             view,
+            claims,
+            can_file_claim: staff.actor().claim_intake().is_some(),
         },
     ))
 }
@@ -346,6 +351,10 @@ struct MemberPage {
     virtual_villages: Vec<store::regions::Region>,
     /// Whether the viewer's role may unmask identifiers at all.
     can_reveal: bool,
+    /// The member's claims (补助申请), every state, newest first.
+    claims: Vec<crate::claims::ClaimRow>,
+    /// Whether the viewer may file a claim (申请补助) for the member.
+    can_file_claim: bool,
 }
 
 impl MemberPage {
@@ -367,6 +376,8 @@ impl MemberPage {
             csrf: staff.csrf().to_string(),
             virtual_villages,
             can_reveal: staff.actor().pii_revealer().is_some(),
+            claims: crate::claims::member_claims(state, staff, Some(id), None).await?,
+            can_file_claim: staff.actor().claim_intake().is_some(),
         })
     }
 }

@@ -22,10 +22,9 @@ use serde::Deserialize;
 pub(crate) fn check_revision(v: &ClaimView, submitted: Option<&String>) -> WebResult<i64> {
     match submitted.and_then(|s| s.trim().parse::<i64>().ok()) {
         Some(r) if r == v.claim.revision => Ok(r),
-        Some(_) => Err(AppError::Conflict(
-            "该申请已被他人修改或处理，请刷新页面后重试".into(),
-        )
-        .into()),
+        Some(_) => {
+            Err(AppError::Conflict("该申请已被他人修改或处理，请刷新页面后重试".into()).into())
+        }
         None => Err(AppError::Invalid("表单缺少版本信息，请刷新页面后重试".into()).into()),
     }
 }
@@ -110,11 +109,9 @@ pub async fn coding(
         &typed.exclusions,
     );
     let result = match &parsed {
-        Ok(input) if f.action == "preview" => state
-            .app
-            .preview_claim(&coder, id, input)
-            .await
-            .map(Some),
+        Ok(input) if f.action == "preview" => {
+            state.app.preview_claim(&coder, id, input).await.map(Some)
+        }
         Ok(input) => state
             .app
             .code_claim(&coder, staff.actor(), id, revision, input)
@@ -131,7 +128,10 @@ pub async fn coding(
                 preview: Some(eval),
                 ..Default::default()
             };
-            Ok(render(StatusCode::OK, &build(&state, &staff, id, extra).await?))
+            Ok(render(
+                StatusCode::OK,
+                &build(&state, &staff, id, extra).await?,
+            ))
         }
         Err(AppError::Invalid(m)) => {
             let extra = Extra {

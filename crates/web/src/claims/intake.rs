@@ -264,7 +264,8 @@ pub async fn file(
     match result {
         Ok(id) => Ok(Redirect::to(&format!("/claims/{id}?notice=filed")).into_response()),
         Err(WebError::App(AppError::Invalid(message))) => {
-            let error = format!("{message}。已填写的内容已保留；出于安全原因，材料文件需要重新选择。");
+            let error =
+                format!("{message}。已填写的内容已保留；出于安全原因，材料文件需要重新选择。");
             let page = new_page(&state, &staff, view, form, Some(error)).await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
@@ -291,9 +292,7 @@ pub async fn add_documents(
         .await
     {
         Ok(()) => Ok(Redirect::to(&format!("/claims/{id}?notice=documents")).into_response()),
-        Err(AppError::Invalid(m)) => {
-            super::page::page_with_error(&state, &staff, id, m).await
-        }
+        Err(AppError::Invalid(m)) => super::page::page_with_error(&state, &staff, id, m).await,
         Err(e) => Err(e.into()),
     }
 }

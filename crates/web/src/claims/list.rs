@@ -139,7 +139,12 @@ impl ListParams {
         if name.chars().count() > 30 || name.chars().any(domain::text::is_hidden) {
             problems.push("姓名过长或含有不可见字符".to_string());
         }
-        let page = self.page.trim().parse::<i64>().unwrap_or(0).clamp(0, 100_000);
+        let page = self
+            .page
+            .trim()
+            .parse::<i64>()
+            .unwrap_or(0)
+            .clamp(0, 100_000);
         if !problems.is_empty() {
             return Err(problems.join("；"));
         }

@@ -1,8 +1,9 @@
 //! Integration tests: the real app over HTTP, on SQLite and on PostgreSQL.
 
+mod claims;
 mod common;
-mod hostile;
 mod hospitals;
+mod hostile;
 mod import;
 mod races;
 mod roster;

@@ -15,6 +15,9 @@ struct Entities {
     /// A hospital of the county register (the demo county's for both towns; the walk puts the
     /// outside one in another county, see `other_county_hospital`).
     hospital: i64,
+    /// A claim filed in the town, and one of its documents.
+    claim: i64,
+    document: i64,
 }
 
 async fn entities_in(t: &TestApp, village: &str) -> Entities {
@@ -45,6 +48,7 @@ async fn entities_in(t: &TestApp, village: &str) -> Entities {
         .id
         .get();
     drop(conn);
+    let (claim, document) = super::claims::claim_in(&t.app, &village[..9]).await;
     let system = app::Actor::system();
     let design = t
         .app
@@ -86,8 +90,11 @@ async fn entities_in(t: &TestApp, village: &str) -> Entities {
         design,
         pending,
         hospital,
+        claim,
+        document,
     }
 }
+
 /// A hospital on the register of a county other than the demo county's (a county register is
 /// shared by all its towns, so the towns of one county cannot hide their hospitals from each
 /// other).
@@ -140,6 +147,9 @@ fn fill(template: &str, e: &Entities, job: i64) -> String {
         .replace("{design}", &e.design.to_string())
         .replace("{pending}", &e.pending.to_string())
         .replace("{hospital}", &e.hospital.to_string())
+        .replace("{claim}", &e.claim.to_string())
+        .replace("{document}", &e.document.to_string())
+        .replace("{member}", &e.member.to_string())
         .replace("{action}", "reward")
         .replace("{id}", &id.to_string())
 }
@@ -238,6 +248,9 @@ async fn anonymous_visitors_see_nothing(backend: Backend) {
         enrolment: 1,
         design: 1,
         pending: 1,
+        hospital: 1,
+        claim: 1,
+        document: 1,
     };
     for (_, template) in web::entity_routes()
         .into_iter()
