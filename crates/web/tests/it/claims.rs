@@ -297,6 +297,21 @@ async fn file_code_propose_approve(backend: Backend) {
     assert!(queue.has("待编码队列"), "{}", queue.body);
     assert!(queue.has(&format!("/claims/{id}\"")));
     assert!(queue.has("剩余"));
+    // Not overdue: the deadline filter leaves it out.
+    assert!(!coder
+        .get("/claims?due=overdue")
+        .await
+        .has(&format!("/claims/{id}\"")));
+    let js = coder
+        .http
+        .get(coder.url("/assets/claims.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(js.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
     let page = coder.get(&format!("/claims/{id}")).await;
     assert!(page.has("保存编码并计算"));
     assert!(
@@ -425,6 +440,74 @@ async fn file_code_propose_approve(backend: Backend) {
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.has("已核准"));
     assert!(p.has("重新打开"), "a reviewer may re-open a decided claim");
+
+    // Re-opening needs a reason and goes back to the coder, recorded in the history.
+    let page = reviewer.get(&format!("/claims/{id}")).await;
+    let rev = revision(&page);
+    let p = reviewer
+        .post_form(
+            &format!("/claims/{id}/reopen"),
+            &[("csrf", &rcsrf), ("revision", &rev), ("reason", "")],
+        )
+        .await;
+    assert_eq!(p.status, 422);
+    let p = reviewer
+        .post_form(
+            &format!("/claims/{id}/reopen"),
+            &[
+                ("csrf", &rcsrf),
+                ("revision", &rev),
+                ("reason", "结算单金额更正"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.has("待编码") && p.has("结算单金额更正"));
+
+    // Intake staff add a page while the claim is open (补交材料).
+    let page = w.town.get(&format!("/claims/{id}")).await;
+    assert!(page.has(&format!("action=\"/claims/{id}/documents\"")));
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", w.csrf.clone())
+        .text("revision", revision(&page))
+        .part(
+            "other",
+            reqwest::multipart::Part::bytes(png(99))
+                .file_name("p.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    let p = post_multipart(&w.town, &format!("/claims/{id}/documents"), form).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.has("材料已补交") && p.has("其他材料"));
+    // Back with the coder; approve once more for the member page below.
+    let page = coder.get(&format!("/claims/{id}")).await;
+    let rev = revision(&page);
+    let p = coder
+        .post_form(
+            &format!("/claims/{id}/propose"),
+            &[
+                ("csrf", &csrf),
+                ("revision", &rev),
+                ("proposal", "subsidy"),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let rev = revision(&reviewer.get(&format!("/claims/{id}")).await);
+    let p = reviewer
+        .post_form(
+            &format!("/claims/{id}/review"),
+            &[
+                ("csrf", &rcsrf),
+                ("revision", &rev),
+                ("decision", "approve"),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    assert!(p.has("已核准"), "{}", p.body);
 
     // The member page lists the claim.
     let m = w.town.get(&format!("/members/{member}")).await;
