@@ -206,6 +206,15 @@ pub struct Choice {
     pub selected: bool,
 }
 
+pub struct VillageChoice {
+    pub code: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The most villages offered in the filter's select; a larger area gets the code box.
+const VILLAGE_CHOICES: usize = 400;
+
 #[derive(Template)]
 #[template(path = "claims.html")]
 struct ClaimsPage {
@@ -216,6 +225,8 @@ struct ClaimsPage {
     statuses: Vec<Choice>,
     dues: Vec<Choice>,
     p: ListParams,
+    /// The villages of the viewer's area for the filter (a code box when there are too many).
+    villages: Vec<VillageChoice>,
     error: Option<String>,
     by_deadline: bool,
     prev: Option<String>,
@@ -279,6 +290,22 @@ pub async fn list(
             selected: p.due.trim() == code,
         })
         .collect();
+    let mut villages: Vec<VillageChoice> = state
+        .app
+        .village_names(staff.actor())
+        .await?
+        .into_iter()
+        .map(|(code, name)| VillageChoice {
+            selected: p.village.trim() == code,
+            label: format!("{name}（{code}）"),
+            code,
+        })
+        .collect();
+    villages.sort_by(|a, b| a.code.cmp(&b.code));
+    let typed_elsewhere = !p.village.trim().is_empty() && !villages.iter().any(|v| v.selected);
+    if villages.len() > VILLAGE_CHOICES || typed_elsewhere {
+        villages.clear();
+    }
     let page = list.page;
     let prev = (page > 0).then(|| format!("/claims?{}", p.link(current, page - 1)));
     let next = list
@@ -301,6 +328,7 @@ pub async fn list(
             statuses,
             dues,
             p,
+            villages,
             error,
             by_deadline,
             prev,

@@ -516,6 +516,16 @@ async fn file_code_propose_approve(backend: Backend) {
     // The list and its export.
     let list = w.town.get("/claims?status=approved").await;
     assert!(list.has(&format!("/claims/{id}\"")));
+    let village = view.claim.village_code.clone();
+    let list = w.town.get(&format!("/claims?village={village}")).await;
+    assert!(
+        list.has(&format!("<option value=\"{village}\" selected>")),
+        "{}",
+        list.body
+    );
+    assert!(list.has(&format!("/claims/{id}\"")));
+    let other_village = w.town.get("/claims?village=370323104299").await;
+    assert!(!other_village.has(&format!("/claims/{id}\"")));
     let r = w
         .town
         .http
