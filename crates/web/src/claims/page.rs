@@ -218,9 +218,12 @@ pub(crate) async fn build(
     let status = v.claim.status;
     let (deadline, overdue) = deadline_text(v.days_left, status);
     let current_doc = extra.params.doc.parse::<i64>().ok();
-    let documents: Vec<DocLine> = v
-        .documents
-        .iter()
+    // In the order of the form: discharge record, cost list, settlement, others; pages as
+    // uploaded.
+    let mut ordered: Vec<_> = v.documents.iter().collect();
+    ordered.sort_by_key(|d| (d.role, d.id));
+    let documents: Vec<DocLine> = ordered
+        .into_iter()
         .map(|d| DocLine {
             id: d.id,
             role: d.role.label_zh(),
