@@ -21,15 +21,35 @@ fn staff(username: &str, role: Role, region: &str) -> Actor {
     }
 }
 
-/// A page-like grey image with lines of "text", different for each seed (so the duplicate
-/// check does not flag every demo claim).
+/// Three page-like grey images (one per document), drawn once; each claim gets them with its
+/// own PNG comment chunk, so that the bytes differ (the duplicate check looks at the upload's
+/// SHA-256) while nothing is drawn or compressed again. The intake strips the comment.
+struct DemoPages([Vec<u8>; 3]);
+
+impl DemoPages {
+    fn new() -> DemoPages {
+        DemoPages([0u64, 1, 2].map(page_image))
+    }
+
+    fn for_claim(&self, town: &str, i: usize) -> Vec<Upload> {
+        DocumentRole::REQUIRED
+            .into_iter()
+            .zip(&self.0)
+            .map(|(role, png)| Upload {
+                role,
+                bytes: with_comment(png, &format!("demo {town} {i} {}", role.code())),
+            })
+            .collect()
+    }
+}
+
 fn page_image(seed: u64) -> Vec<u8> {
-    let (w, h) = (360u32, 480u32);
+    let (w, h) = (300u32, 400u32);
     let img = image::GrayImage::from_fn(w, h, |x, y| {
-        let line = (y / 18) as u64;
-        let len = 60 + ((seed.wrapping_mul(31).wrapping_add(line * 17)) % 260) as u32;
-        let ink = y % 18 < 8 && x > 30 && x < 30 + len && y > 40;
-        image::Luma([if ink { 60 } else { 235 - (seed % 20) as u8 }])
+        let line = u64::from(y / 16);
+        let len = 50 + ((seed.wrapping_mul(31).wrapping_add(line * 17)) % 200) as u32;
+        let ink = y % 16 < 7 && x > 25 && x < 25 + len && y > 36;
+        image::Luma([if ink { 60 } else { 235 }])
     });
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png)
@@ -37,15 +57,36 @@ fn page_image(seed: u64) -> Vec<u8> {
     out.into_inner()
 }
 
-fn documents(seed: u64) -> Vec<Upload> {
-    DocumentRole::REQUIRED
-        .into_iter()
-        .enumerate()
-        .map(|(i, role)| Upload {
-            role,
-            bytes: page_image(seed * 3 + i as u64),
-        })
-        .collect()
+/// The PNG with a `tEXt` chunk inserted before its last chunk (IEND).
+fn with_comment(png: &[u8], text: &str) -> Vec<u8> {
+    let mut data = b"Comment\0".to_vec();
+    data.extend_from_slice(text.as_bytes());
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    let mut typed = b"tEXt".to_vec();
+    typed.extend_from_slice(&data);
+    chunk.extend_from_slice(&typed);
+    chunk.extend_from_slice(&crc32(&typed).to_be_bytes());
+    let iend = png.len().saturating_sub(12);
+    let mut out = png[..iend].to_vec();
+    out.extend_from_slice(&chunk);
+    out.extend_from_slice(&png[iend..]);
+    out
+}
+
+/// CRC-32 (ISO-HDLC), as PNG chunks carry it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }
 
 impl App {
@@ -56,6 +97,7 @@ impl App {
             return Ok(0);
         }
         drop(conn);
+        let started = std::time::Instant::now();
         let stays = tokio::task::spawn_blocking(|| {
             let p = sim::simulate_programme(
                 &sim::ProgrammeSpec::new(5, 6_000, 1),
@@ -69,6 +111,11 @@ impl App {
             .into_iter()
             .filter(|s| s.out_of_pocket >= Fen::from_yuan(2_600) && s.procedure.is_none())
             .collect();
+        tracing::info!(
+            "demo claims: {} stays simulated in {:?}",
+            stays.len(),
+            started.elapsed()
+        );
         let mut filed = 0;
         for (t, (town, _)) in TOWNS.iter().enumerate() {
             let part =
@@ -94,9 +141,15 @@ impl App {
         else {
             return Ok(0);
         };
-        let members = store::claims::enrolled_members(&mut conn, year_id, n as i64).await?;
+        let members =
+            store::claims::enrolled_members(&mut conn, year_id, (n * 3 / 2) as i64).await?;
         drop(conn);
+        let started = std::time::Instant::now();
         self.publish_demo_table(year_id).await?;
+        tracing::info!(
+            "demo claims: table of {town} published in {:?}",
+            started.elapsed()
+        );
         let system = Actor::system();
         let hospitals: Vec<_> = self
             .hospitals(&system, &RegionCode::parse(COUNTY.0).expect("demo code"))
@@ -108,8 +161,15 @@ impl App {
             return Ok(0);
         }
         let intake = system.claim_intake().expect("the system files claims");
+        let pages = tokio::task::spawn_blocking(DemoPages::new)
+            .await
+            .map_err(|e| crate::AppError::Internal(e.into()))?;
         let mut filed = 0;
         for (i, member_id) in members.into_iter().enumerate() {
+            // Members of a village below the participation threshold are refused at intake.
+            if filed == n {
+                break;
+            }
             let s = &stays[i % stays.len()];
             let los = (s.discharge - s.admission).num_days().clamp(1, 20) as u64;
             let discharge = today - Days::new(3 + (i as u64 * 7) % 30);
@@ -124,8 +184,9 @@ impl App {
                 assistance: Fen::ZERO,
                 settlement_no: format!("JS{}{:05}", town, i),
             };
+            let docs = pages.for_claim(town, i);
             let Ok(id) = self
-                .file_claim(&intake, &system, member_id, stay, documents(i as u64 + 1))
+                .file_claim(&intake, &system, member_id, stay, docs)
                 .await
             else {
                 continue;
@@ -135,6 +196,10 @@ impl App {
                 tracing::debug!("demo claim {id} stays where it is: {e}");
             }
         }
+        tracing::info!(
+            "demo claims: {filed} claims of {town} in {:?}",
+            started.elapsed()
+        );
         Ok(filed)
     }
 

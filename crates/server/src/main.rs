@@ -49,6 +49,9 @@ enum DbCommand {
         /// Number of demo residents.
         #[arg(long, default_value_t = 10_000)]
         demo_members: usize,
+        /// Number of demo claims (in every state, filed through the real intake).
+        #[arg(long, default_value_t = 200)]
+        demo_claims: usize,
         /// Mark cookies Secure (set when served over HTTPS).
         #[arg(long, env = "SHOUWANG_SECURE_COOKIES")]
         secure_cookies: bool,
@@ -166,6 +169,7 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
             bind,
             demo,
             demo_members,
+            demo_claims,
             secure_cookies,
         } => {
             let app = file.open_app(&db).await?;
@@ -182,7 +186,7 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
                     None => println!("数据库已有数据，未重复载入演示数据 / database not empty: demo not loaded again"),
                 }
                 app.load_demo_years().await?;
-                let claims = app.load_demo_claims(200).await?;
+                let claims = app.load_demo_claims(demo_claims).await?;
                 if claims > 0 {
                     println!("已载入演示补助申请 {claims} 件 / demo claims loaded");
                 }
