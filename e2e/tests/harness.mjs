@@ -32,11 +32,11 @@ async function waitHealthy(url, ms) {
 }
 
 /** Starts the server and the browser; returns { base, browser, stop }. */
-export async function start(members = 2000) {
+export async function start(members = 2000, claims = 20) {
   const dir = mkdtempSync(join(tmpdir(), 'sw-e2e-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(bin, ['serve', '--demo', '--demo-members', String(members), '--bind', `127.0.0.1:${port}`,
+  const server = spawn(bin, ['serve', '--demo', '--demo-members', String(members), '--demo-claims', String(claims), '--bind', `127.0.0.1:${port}`,
     '--database-url', `sqlite://${join(dir, 'e2e.db')}`], { stdio: ['ignore', 'inherit', 'inherit'] });
   await waitHealthy(`${base}/healthz`, 120000);
   const browser = await chromium.launch({
