@@ -294,3 +294,15 @@ pub async fn donations(conn: &mut Conn, year_id: i64) -> Result<Vec<Donation>> {
         })
         .collect())
 }
+
+/// One DRG's amount in a published table (the coder's page needs only the stay's DRG).
+pub async fn table_amount(conn: &mut Conn, table_id: i64, drg: &str) -> Result<Option<i64>> {
+    let amount: Option<i64> = sqlx::query_scalar(
+        "SELECT amount_fen FROM subsidy_table_rows WHERE table_id = $1 AND drg = $2",
+    )
+    .bind(table_id)
+    .bind(drg)
+    .fetch_optional(conn)
+    .await?;
+    Ok(amount)
+}

@@ -71,16 +71,8 @@ impl App {
     pub async fn claim(&self, actor: &Actor, id: ClaimId) -> AppResult<ClaimView> {
         let mut conn = self.db.acquire().await?;
         let loaded = load(&mut conn, &actor.scope(), id).await?;
-        let approved = store::claims::approved_total(
-            &mut conn,
-            loaded.claim.year_id,
-            loaded.claim.member_id,
-            id,
-        )
-        .await?;
-        let table = table_amounts(&mut conn, loaded.claim.year_id).await?;
         let coding = work::CodingInput::from_stored(&loaded.claim);
-        let evaluation = work::evaluate(&loaded, &coding, &table, approved)?;
+        let evaluation = evaluate_on(&mut conn, &loaded, &coding).await?;
         let today = self.today();
         let days_left = (loaded.claim.status.clock_runs())
             .then(|| days_left(&loaded.year, today, loaded.claim.due_on));
@@ -205,19 +197,24 @@ pub(crate) async fn member_facts(
     })
 }
 
-/// The year's current published amounts per DRG (empty when none is published yet).
-pub(crate) async fn table_amounts(
+/// The claim's evaluation as coded in `coding`: grouped first, then only that DRG's amount is
+/// read from the year's current published table, with what the member already had approved
+/// this year (other claims), so a page reads a few rows whatever the table's size.
+pub(crate) async fn evaluate_on(
     conn: &mut store::Conn,
-    year_id: i64,
-) -> AppResult<HashMap<String, Fen>> {
-    let Some(table) = store::designs::current_table(conn, year_id).await? else {
-        return Ok(HashMap::new());
-    };
-    Ok(store::designs::table_lines(conn, table.id)
-        .await?
-        .into_iter()
-        .map(|l| (l.drg, Fen(l.amount_fen)))
-        .collect())
+    loaded: &Loaded,
+    coding: &work::CodingInput,
+) -> AppResult<work::Evaluation> {
+    let c = &loaded.claim;
+    let approved = store::claims::approved_total(conn, c.year_id, c.member_id, c.id).await?;
+    let table = store::designs::current_table(conn, c.year_id).await?;
+    let mut amounts = HashMap::new();
+    if let (Some(t), Some(drg)) = (&table, work::grouped_drg(loaded, coding)?) {
+        if let Some(a) = store::designs::table_amount(conn, t.id, &drg).await? {
+            amounts.insert(drg, Fen(a));
+        }
+    }
+    work::evaluate(loaded, coding, &amounts, table.is_some(), approved)
 }
 
 /// Refuses a change unless the claim is in `expected` (someone else moved it first).

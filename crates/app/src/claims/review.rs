@@ -3,8 +3,8 @@
 //! with who, when and why.
 
 use super::intake::event;
-use super::work::{evaluate, member_row, CodingInput};
-use super::{changed_meanwhile, load, require_status, table_amounts};
+use super::work::{member_row, CodingInput};
+use super::{changed_meanwhile, evaluate_on, load, require_status};
 use crate::access::{Actor, ClaimReopener, ClaimReviewer};
 use crate::sms::SmsMessage;
 use crate::{App, AppError, AppResult};
@@ -47,11 +47,7 @@ impl App {
         let now = self.now_text();
         let (to, amount, reasons, note, kind, sms) = match decision {
             ReviewDecision::Approve => {
-                let approved =
-                    store::claims::approved_total(&mut tx, claim.year_id, claim.member_id, id)
-                        .await?;
-                let table = table_amounts(&mut tx, claim.year_id).await?;
-                let eval = evaluate(&loaded, &CodingInput::from_stored(claim), &table, approved)?;
+                let eval = evaluate_on(&mut tx, &loaded, &CodingInput::from_stored(claim)).await?;
                 match (claim.proposal, eval.is_subsidy()) {
                     (Some(Proposal::Subsidy), true) => (
                         ClaimStatus::Approved,

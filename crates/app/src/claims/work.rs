@@ -2,7 +2,7 @@
 //! subsidy line by line, ask for more documents (the clock stops), propose the decision.
 
 use super::intake::event;
-use super::{changed_meanwhile, load, require_status, table_amounts, Loaded};
+use super::{changed_meanwhile, evaluate_on, load, require_status, Loaded};
 use crate::access::{Actor, ClaimCoder};
 use crate::sms::SmsMessage;
 use crate::{App, AppError, AppResult};
@@ -157,20 +157,23 @@ impl Evaluation {
     }
 }
 
-/// Groups the stay and computes its subsidy (pure apart from loading the grouper on first use).
-pub(crate) fn evaluate(
-    loaded: &Loaded,
-    coding: &CodingInput,
-    table: &HashMap<String, Fen>,
-    approved_this_year: Fen,
-) -> AppResult<Evaluation> {
-    let rules = &loaded.year.rules;
-    let version = rules.drg_version.clone();
-    let grouper = crate::design::grouper(&version).ok_or_else(|| {
+/// The DRG the stay groups into as coded (`None` when not coded or not grouped).
+pub(crate) fn grouped_drg(loaded: &Loaded, coding: &CodingInput) -> AppResult<Option<String>> {
+    if coding.principal_dx.is_empty() {
+        return Ok(None);
+    }
+    let version = &loaded.year.rules.drg_version;
+    let grouper = crate::design::grouper(version).ok_or_else(|| {
         AppError::Internal(anyhow::anyhow!("DRG version {version} is not available"))
     })?;
+    let o = grouper.group_fast(&drg_stay(loaded, coding));
+    Ok((o.status == drg::Status::Grouped).then(|| grouper.drg_code(&o).into_owned()))
+}
+
+/// The stay as the grouper reads it: the member's sex and age on admission, the length of stay.
+fn drg_stay(loaded: &Loaded, coding: &CodingInput) -> drg::Stay {
     let c = &loaded.claim;
-    let stay = drg::Stay {
+    drg::Stay {
         sex: Some(match loaded.member.sex {
             domain::Sex::Male => 1,
             domain::Sex::Female => 2,
@@ -183,7 +186,24 @@ pub(crate) fn evaluate(
         principal_dx: coding.principal_dx.clone(),
         secondary_dx: coding.secondary_dx.clone(),
         procedures: coding.procedures.clone(),
-    };
+    }
+}
+
+/// Groups the stay and computes its subsidy (pure apart from loading the grouper on first use).
+pub(crate) fn evaluate(
+    loaded: &Loaded,
+    coding: &CodingInput,
+    table: &HashMap<String, Fen>,
+    table_published: bool,
+    approved_this_year: Fen,
+) -> AppResult<Evaluation> {
+    let rules = &loaded.year.rules;
+    let version = rules.drg_version.clone();
+    let grouper = crate::design::grouper(&version).ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("DRG version {version} is not available"))
+    })?;
+    let c = &loaded.claim;
+    let stay = drg_stay(loaded, coding);
     let coded = !coding.principal_dx.is_empty();
     let g = grouper.group(&stay);
     let grouped = coded && g.outcome.status == drg::Status::Grouped;
@@ -235,7 +255,7 @@ pub(crate) fn evaluate(
         decision,
         steps_zh,
         reasons_zh,
-        table_published: !table.is_empty(),
+        table_published,
     })
 }
 
@@ -275,16 +295,7 @@ impl App {
     ) -> AppResult<Evaluation> {
         let mut conn = self.db.acquire().await?;
         let loaded = load(&mut conn, coder.scope(), id).await?;
-        let approved = store::claims::approved_total(
-            &mut conn,
-            loaded.claim.year_id,
-            loaded.claim.member_id,
-            id,
-        )
-        .await?;
-        let table = table_amounts(&mut conn, loaded.claim.year_id).await?;
-        drop(conn);
-        evaluate(&loaded, coding, &table, approved)
+        evaluate_on(&mut conn, &loaded, coding).await
     }
 
     /// Saves the coding of a claim still with the coder at `revision`; returns the evaluation.
@@ -303,15 +314,7 @@ impl App {
         if !unknown.is_empty() {
             return Err(AppError::Invalid(unknown.join("；")));
         }
-        let approved = store::claims::approved_total(
-            &mut tx,
-            loaded.claim.year_id,
-            loaded.claim.member_id,
-            id,
-        )
-        .await?;
-        let table = table_amounts(&mut tx, loaded.claim.year_id).await?;
-        let eval = evaluate(&loaded, coding, &table, approved)?;
+        let eval = evaluate_on(&mut tx, &loaded, coding).await?;
         let stored = store::claims::Coding {
             principal_dx: coding.principal_dx.clone(),
             secondary_dx: coding.secondary_dx.clone(),
@@ -363,15 +366,7 @@ impl App {
         let loaded = load(&mut tx, coder.scope(), id).await?;
         require_status(&loaded.claim, ClaimStatus::Received)?;
         let coding = CodingInput::from_stored(&loaded.claim);
-        let approved = store::claims::approved_total(
-            &mut tx,
-            loaded.claim.year_id,
-            loaded.claim.member_id,
-            id,
-        )
-        .await?;
-        let table = table_amounts(&mut tx, loaded.claim.year_id).await?;
-        let eval = evaluate(&loaded, &coding, &table, approved)?;
+        let eval = evaluate_on(&mut tx, &loaded, &coding).await?;
         let note = match proposal {
             Proposal::Subsidy if loaded.claim.coding.principal_dx.is_empty() => {
                 return Err(AppError::Invalid("请先保存编码，再提交审核".into()));
