@@ -77,7 +77,7 @@ impl App {
             .check_intake(&mut conn, &member, &stay, &uploads)
             .await?;
         drop(conn);
-        let prepared = prepare_all(uploads, true).await?;
+        let prepared = prepare_all(uploads).await?;
         let stored = self.store_documents(prepared).await?;
         let result = self
             .write_claim(actor, &member, &stay, &checked, &stored)
@@ -100,7 +100,7 @@ impl App {
         if uploads.is_empty() {
             return Err(AppError::Invalid("请选择要上传的材料".into()));
         }
-        let prepared = prepare_all(uploads, false).await?;
+        let prepared = prepare_all(uploads).await?;
         let stored = self.store_documents(prepared).await?;
         let result = self.attach_documents(intake, actor, id, &stored).await;
         if result.is_err() {
@@ -451,10 +451,7 @@ fn missing_documents(uploads: &[Upload]) -> Vec<String> {
 }
 
 /// Checks and cleans every upload off the async threads; all problems reported at once.
-async fn prepare_all(
-    uploads: Vec<Upload>,
-    _require_all: bool,
-) -> AppResult<Vec<(DocumentRole, documents::Prepared)>> {
+async fn prepare_all(uploads: Vec<Upload>) -> AppResult<Vec<(DocumentRole, documents::Prepared)>> {
     if uploads.len() > MAX_FILES_PER_CLAIM {
         return Err(AppError::Invalid(format!(
             "每件申请最多 {MAX_FILES_PER_CLAIM} 个文件"
@@ -467,6 +464,9 @@ async fn prepare_all(
             documents::MAX_CLAIM_BYTES / 1024 / 1024
         )));
     }
+    // Photos are decoded and re-encoded (seconds for a 12-megapixel picture): at most
+    // `MAX_CONCURRENT_UPLOADS` uploads are processed at once, as for spreadsheets.
+    let _turn = crate::import::upload_slot().await;
     let results = tokio::task::spawn_blocking(move || {
         uploads
             .into_iter()

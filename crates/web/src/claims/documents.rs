@@ -31,11 +31,18 @@ pub async fn document(
         .app
         .claim_document(staff.actor(), id, document, thumbnail)
         .await?;
+    // A PDF is stored as uploaded (its scripts and metadata are not rewritten), so it is
+    // downloaded and opened by the phone's own viewer, never rendered inside the site's origin.
+    let disposition = if mime == "application/pdf" {
+        "attachment; filename=\"document.pdf\""
+    } else {
+        "inline"
+    };
     Ok((
         [
             (header::CONTENT_TYPE, mime),
             (header::CACHE_CONTROL, "no-store"),
-            (header::CONTENT_DISPOSITION, "inline"),
+            (header::CONTENT_DISPOSITION, disposition),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         bytes,
