@@ -51,7 +51,7 @@ pub struct ListLine {
 
 impl App {
     pub async fn claims_list(&self, actor: &Actor, q: &ListQuery) -> AppResult<ClaimList> {
-        let (filter, status) = filter_for(actor, q, PAGE_SIZE)?;
+        let (filter, status) = filter_for(actor, q, PAGE_SIZE, self.today())?;
         let mut conn = self.db.acquire().await?;
         let scope = actor.scope();
         let mut lines = store::claims::lines(&mut conn, &scope, &filter).await?;
@@ -92,7 +92,7 @@ impl App {
 
     /// The filtered list as an .xlsx (at most 100,000 lines), audited.
     pub async fn claims_export(&self, actor: &Actor, q: &ListQuery) -> AppResult<Vec<u8>> {
-        let (mut filter, _) = filter_for(actor, q, 100_000)?;
+        let (mut filter, _) = filter_for(actor, q, 100_000, self.today())?;
         filter.offset = 0;
         let mut conn = self.db.acquire().await?;
         let mut lines = store::claims::lines(&mut conn, &actor.scope(), &filter).await?;
@@ -118,6 +118,7 @@ fn filter_for(
     actor: &Actor,
     q: &ListQuery,
     limit: i64,
+    today: NaiveDate,
 ) -> AppResult<(Filter, Option<ClaimStatus>)> {
     let role_default = match actor.role {
         Role::Coder => Some(ClaimStatus::Received),
@@ -141,7 +142,6 @@ fn filter_for(
             Some((first, next.pred_opt().unwrap_or(first)))
         }
     };
-    let today = chrono::Utc::now().with_timezone(&crate::TZ).date_naive();
     Ok((
         Filter {
             statuses: status.into_iter().collect(),
