@@ -229,6 +229,42 @@ pub(crate) fn require_status(claim: &Claim, expected: ClaimStatus) -> AppResult<
     }
 }
 
+/// One step in a claim's life: from which state (at which revision) to which, what the
+/// history calls it, what the audit log calls it, and why.
+pub(crate) struct Step<'a> {
+    pub id: ClaimId,
+    pub village: &'a str,
+    pub from: ClaimStatus,
+    pub revision: i64,
+    pub to: ClaimStatus,
+    pub kind: domain::ClaimEventKind,
+    pub action: domain::AuditAction,
+    pub note: &'a str,
+}
+
+impl App {
+    /// Writes a step in the caller's transaction: the conditional change of state (refused as
+    /// "changed meanwhile" when someone moved the claim first), its history line and its audit
+    /// entry.
+    pub(crate) async fn record_step(
+        &self,
+        tx: &mut store::Conn,
+        actor: &Actor,
+        step: &Step<'_>,
+        change: &store::claims::Transition<'_>,
+    ) -> AppResult<()> {
+        let s = step;
+        if !store::claims::transition(tx, s.id, s.from, s.revision, s.to, change).await? {
+            return Err(changed_meanwhile());
+        }
+        let now = self.now_text();
+        intake::event(tx, s.id, &now, actor, s.kind, s.from, s.to, s.note).await?;
+        let subject = format!("claim:{}", s.id);
+        self.audit(tx, actor, s.village, s.action, &subject, s.note)
+            .await
+    }
+}
+
 /// The answer when a conditional update found the claim changed meanwhile.
 pub(crate) fn changed_meanwhile() -> AppError {
     AppError::Conflict("该申请已被他人修改或处理，请刷新页面后重试".into())

@@ -2,9 +2,8 @@
 //! claim to the coder, or refuses it, each with an SMS; and re-opening a decided claim, recorded
 //! with who, when and why.
 
-use super::intake::event;
 use super::work::{member_row, CodingInput};
-use super::{changed_meanwhile, evaluate_on, load, require_status};
+use super::{evaluate_on, load, require_status, Step};
 use crate::access::{Actor, ClaimReopener, ClaimReviewer};
 use crate::sms::SmsMessage;
 use crate::{App, AppError, AppResult};
@@ -81,32 +80,19 @@ impl App {
                     clear_decision: true,
                     ..Default::default()
                 };
-                let (from, to) = (ClaimStatus::Proposed, ClaimStatus::Received);
-                if !store::claims::transition(&mut tx, id, from, revision, to, &t).await? {
-                    return Err(changed_meanwhile());
-                }
-                event(
-                    &mut tx,
+                let step = Step {
                     id,
-                    &now,
-                    actor,
-                    ClaimEventKind::Returned,
-                    from,
-                    to,
-                    &reason,
-                )
-                .await?;
-                self.audit(
-                    &mut tx,
-                    actor,
-                    &claim.village_code,
-                    AuditAction::ClaimReturn,
-                    &format!("claim:{id}"),
-                    &reason,
-                )
-                .await?;
+                    village: &claim.village_code,
+                    from: ClaimStatus::Proposed,
+                    revision,
+                    to: ClaimStatus::Received,
+                    kind: ClaimEventKind::Returned,
+                    action: AuditAction::ClaimReturn,
+                    note: &reason,
+                };
+                self.record_step(&mut tx, actor, &step, &t).await?;
                 tx.commit().await.map_err(store::StoreError::from)?;
-                return Ok(to);
+                return Ok(ClaimStatus::Received);
             }
         };
         let t = store::claims::Transition {
@@ -119,39 +105,26 @@ impl App {
             }),
             ..Default::default()
         };
-        if !store::claims::transition(&mut tx, id, ClaimStatus::Proposed, revision, to, &t).await? {
-            return Err(changed_meanwhile());
-        }
         let line = if to == ClaimStatus::Approved {
             format!("补助 {amount} 元：{note}")
         } else {
             note.clone()
         };
-        event(
-            &mut tx,
+        let step = Step {
             id,
-            &now,
-            actor,
-            kind,
-            ClaimStatus::Proposed,
+            village: &claim.village_code,
+            from: ClaimStatus::Proposed,
+            revision,
             to,
-            &line,
-        )
-        .await?;
-        let action = if to == ClaimStatus::Approved {
-            AuditAction::ClaimApprove
-        } else {
-            AuditAction::ClaimRefuse
+            kind,
+            action: if to == ClaimStatus::Approved {
+                AuditAction::ClaimApprove
+            } else {
+                AuditAction::ClaimRefuse
+            },
+            note: &line,
         };
-        self.audit(
-            &mut tx,
-            actor,
-            &claim.village_code,
-            action,
-            &format!("claim:{id}"),
-            &line,
-        )
-        .await?;
+        self.record_step(&mut tx, actor, &step, &t).await?;
         let member = member_row(&mut tx, claim.member_id).await?;
         self.notify(&mut tx, &member, id, &sms).await?;
         tx.commit().await.map_err(store::StoreError::from)?;
@@ -182,31 +155,17 @@ impl App {
             clear_decision: true,
             ..Default::default()
         };
-        let (from, to) = (claim.status, ClaimStatus::Received);
-        if !store::claims::transition(&mut tx, id, from, revision, to, &t).await? {
-            return Err(changed_meanwhile());
-        }
-        let now = self.now_text();
-        event(
-            &mut tx,
+        let step = Step {
             id,
-            &now,
-            actor,
-            ClaimEventKind::Reopened,
-            from,
-            to,
-            &reason,
-        )
-        .await?;
-        self.audit(
-            &mut tx,
-            actor,
-            &claim.village_code,
-            AuditAction::ClaimReopen,
-            &format!("claim:{id}"),
-            &reason,
-        )
-        .await?;
+            village: &claim.village_code,
+            from: claim.status,
+            revision,
+            to: ClaimStatus::Received,
+            kind: ClaimEventKind::Reopened,
+            action: AuditAction::ClaimReopen,
+            note: &reason,
+        };
+        self.record_step(&mut tx, actor, &step, &t).await?;
         tx.commit().await.map_err(store::StoreError::from)?;
         Ok(())
     }

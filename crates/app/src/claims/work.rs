@@ -2,7 +2,7 @@
 //! subsidy line by line, ask for more documents (the clock stops), propose the decision.
 
 use super::intake::event;
-use super::{changed_meanwhile, evaluate_on, load, require_status, Loaded};
+use super::{changed_meanwhile, evaluate_on, load, require_status, Loaded, Step};
 use crate::access::{Actor, ClaimCoder};
 use crate::sms::SmsMessage;
 use crate::{App, AppError, AppResult};
@@ -387,11 +387,6 @@ impl App {
             proposal: Some((proposal, &note)),
             ..Default::default()
         };
-        let (from, to) = (ClaimStatus::Received, ClaimStatus::Proposed);
-        if !store::claims::transition(&mut tx, id, from, revision, to, &t).await? {
-            return Err(changed_meanwhile());
-        }
-        let now = self.now_text();
         let line = format!(
             "{}：{}",
             proposal.label_zh(),
@@ -401,26 +396,17 @@ impl App {
                 note.clone()
             }
         );
-        event(
-            &mut tx,
+        let step = Step {
             id,
-            &now,
-            actor,
-            ClaimEventKind::Proposed,
-            from,
-            to,
-            &line,
-        )
-        .await?;
-        self.audit(
-            &mut tx,
-            actor,
-            &loaded.claim.village_code,
-            AuditAction::ClaimPropose,
-            &format!("claim:{id}"),
-            &line,
-        )
-        .await?;
+            village: &loaded.claim.village_code,
+            from: ClaimStatus::Received,
+            revision,
+            to: ClaimStatus::Proposed,
+            kind: ClaimEventKind::Proposed,
+            action: AuditAction::ClaimPropose,
+            note: &line,
+        };
+        self.record_step(&mut tx, actor, &step, &t).await?;
         tx.commit().await.map_err(store::StoreError::from)?;
         Ok(())
     }
@@ -444,31 +430,17 @@ impl App {
             paused: Some(Some(left)),
             ..Default::default()
         };
-        let (from, to) = (ClaimStatus::Received, ClaimStatus::AwaitingDocuments);
-        if !store::claims::transition(&mut tx, id, from, revision, to, &t).await? {
-            return Err(changed_meanwhile());
-        }
-        let now = self.now_text();
-        event(
-            &mut tx,
+        let step = Step {
             id,
-            &now,
-            actor,
-            ClaimEventKind::DocumentsRequested,
-            from,
-            to,
-            &reason,
-        )
-        .await?;
-        self.audit(
-            &mut tx,
-            actor,
-            &loaded.claim.village_code,
-            AuditAction::ClaimRequestDocuments,
-            &format!("claim:{id}"),
-            &reason,
-        )
-        .await?;
+            village: &loaded.claim.village_code,
+            from: ClaimStatus::Received,
+            revision,
+            to: ClaimStatus::AwaitingDocuments,
+            kind: ClaimEventKind::DocumentsRequested,
+            action: AuditAction::ClaimRequestDocuments,
+            note: &reason,
+        };
+        self.record_step(&mut tx, actor, &step, &t).await?;
         let member = member_row(&mut tx, loaded.claim.member_id).await?;
         let message = SmsMessage::DocumentsRequested {
             application_no: loaded.claim.application_no.clone(),
