@@ -130,7 +130,8 @@ fn filter_for(
     } else {
         q.status.or(role_default)
     };
-    let by_deadline = status.is_some_and(|s| s.clock_runs() || s == ClaimStatus::AwaitingDocuments);
+    let by_deadline = q.due_within_days.is_some()
+        || status.is_some_and(|s| s.clock_runs() || s == ClaimStatus::AwaitingDocuments);
     let month = match q.month {
         None => None,
         Some((y, m)) => {
@@ -144,7 +145,11 @@ fn filter_for(
     };
     Ok((
         Filter {
-            statuses: status.into_iter().collect(),
+            // A deadline filter is about claims whose clock runs: decided ones are not overdue.
+            statuses: match (status, q.due_within_days) {
+                (None, Some(_)) => vec![ClaimStatus::Received, ClaimStatus::Proposed],
+                (s, _) => s.into_iter().collect(),
+            },
             village_prefix: q.village.as_ref().map(|v| v.as_str().to_string()),
             month,
             due_by: q.due_within_days.map(|d| today + chrono::Duration::days(d)),

@@ -244,11 +244,7 @@ pub async fn list(
         Ok(q) => (q, None),
         Err(e) => (ListQuery::default(), Some(e)),
     };
-    let mut list = state.app.claims_list(staff.actor(), &q).await?;
-    if q.due_within_days.is_some() && q.status.is_none() {
-        // A deadline filter is about claims whose clock runs: decided ones are not overdue.
-        list.lines.retain(|l| l.line.status.clock_runs());
-    }
+    let list = state.app.claims_list(staff.actor(), &q).await?;
     let current = match (list.status, q.all_statuses) {
         (Some(s), _) => s.code(),
         (None, true) => "all",
