@@ -70,6 +70,34 @@ fn jpeg_with_exif_gps_is_stripped_and_turned_upright() {
 }
 
 #[test]
+fn an_upright_jpeg_is_cleaned_without_re_encoding() {
+    let plain = jpeg(&red_blue(64, 32));
+    let mut upload = jpeg_with_exif(&plain, 1);
+    upload.extend_from_slice(b"trailing data after the image");
+    assert!(contains(&upload, &GPS_LAT) && contains(&upload, SECRET));
+    let p = prepare(&upload).unwrap();
+    for needle in [&b"Exif"[..], SECRET, &GPS_LAT, b"trailing data"] {
+        assert!(
+            !contains(&p.bytes, needle),
+            "{needle:?} left in the cleaned JPEG"
+        );
+    }
+    assert!(!p.bytes.windows(2).any(|w| w == [0xFF, 0xE1]), "APP1 left");
+    // Lossless: the same pixels as the photo without its metadata, byte for byte the same scan.
+    let before = image::load_from_memory_with_format(&plain, ImageFormat::Jpeg).unwrap();
+    let after = image::load_from_memory_with_format(&p.bytes, ImageFormat::Jpeg).unwrap();
+    assert_eq!(before.to_rgb8(), after.to_rgb8());
+    assert!(
+        p.bytes.len() <= plain.len() + 32,
+        "{} vs {}",
+        p.bytes.len(),
+        plain.len()
+    );
+    assert_eq!((p.width, p.height), (Some(64), Some(32)));
+    assert!(p.thumbnail.is_some());
+}
+
+#[test]
 fn png_text_and_exif_chunks_are_removed_and_orientation_applied() {
     let upload = png_with_metadata(&png(&DynamicImage::ImageRgb8(red_blue(64, 32))), 6);
     assert!(contains(&upload, b"tEXt") && contains(&upload, b"eXIf"));
@@ -218,16 +246,21 @@ fn timing_of_a_12_megapixel_photo() {
             128 + (v & 7) as u8,
         ])
     });
-    let upload = jpeg_with_exif(&jpeg(&img), 6);
-    let t = std::time::Instant::now();
-    let p = prepare(&upload).unwrap();
-    println!(
-        "12 MP JPEG, {} KB in: prepare {:?}, cleaned {} KB, thumbnail {} KB, {}x{}",
-        upload.len() / 1024,
-        t.elapsed(),
-        p.bytes.len() / 1024,
-        p.thumbnail.as_ref().unwrap().len() / 1024,
-        p.width.unwrap(),
-        p.height.unwrap()
-    );
+    let plain = jpeg(&img);
+    // Orientation 6 (held sideways: rotated and re-encoded), 1 (upright: metadata cut out).
+    for orientation in [6, 1] {
+        let upload = jpeg_with_exif(&plain, orientation);
+        let t = std::time::Instant::now();
+        let p = prepare(&upload).unwrap();
+        println!(
+            "12 MP JPEG, orientation {orientation}, {} KB in: prepare {:?}, cleaned {} KB, \
+             thumbnail {} KB, {}x{}",
+            upload.len() / 1024,
+            t.elapsed(),
+            p.bytes.len() / 1024,
+            p.thumbnail.as_ref().unwrap().len() / 1024,
+            p.width.unwrap(),
+            p.height.unwrap()
+        );
+    }
 }
