@@ -466,15 +466,16 @@ pub async fn documents(conn: &mut Conn, claim_id: ClaimId) -> Result<Vec<Documen
     rows.iter().map(document).collect()
 }
 
-/// One document, found only through a claim inside `scope`.
+/// One document with its claim's village, found only through a claim inside `scope`.
 pub async fn document_in_scope(
     conn: &mut Conn,
     scope: &Scope,
     claim_id: ClaimId,
     document_id: i64,
-) -> Result<Option<Document>> {
+) -> Result<Option<(Document, String)>> {
     let sql = format!(
-        "SELECT {DOCUMENT_COLUMNS} FROM claim_documents d JOIN claims c ON c.id = d.claim_id \
+        "SELECT {DOCUMENT_COLUMNS}, c.village_code FROM claim_documents d \
+         JOIN claims c ON c.id = d.claim_id \
          WHERE d.id = $1 AND d.claim_id = $2 AND c.village_code LIKE $3"
     );
     let row = sqlx::query(&sql)
@@ -483,7 +484,8 @@ pub async fn document_in_scope(
         .bind(scope.like())
         .fetch_optional(conn)
         .await?;
-    row.as_ref().map(document).transpose()
+    row.map(|r| Ok((document(&r)?, r.try_get("village_code")?)))
+        .transpose()
 }
 
 pub struct NewEvent<'a> {
@@ -818,43 +820,6 @@ pub async fn enrolment_line(
             coded(&r, "insurance", InsuranceType::from_code)?,
             r.try_get::<i64, _>(2)? == 1,
         ))
-    })
-    .transpose()
-}
-
-/// What a claim needs of its hospital (any hospital: a claim cites it even after the register
-/// marks it inactive).
-#[derive(Debug, Clone)]
-pub struct ClaimHospital {
-    pub name: String,
-    pub level: domain::hospital::HospitalLevel,
-    pub designated: bool,
-    pub location: domain::hospital::HospitalLocation,
-    pub county_code: String,
-    pub active: bool,
-}
-
-pub async fn hospital(conn: &mut Conn, id: i64) -> Result<Option<ClaimHospital>> {
-    let row = sqlx::query(
-        "SELECT name, level, designated, location, county_code, active FROM hospitals \
-         WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|r| {
-        Ok(ClaimHospital {
-            name: r.try_get("name")?,
-            level: coded(&r, "level", domain::hospital::HospitalLevel::from_code)?,
-            designated: r.try_get::<i64, _>("designated")? == 1,
-            location: coded(
-                &r,
-                "location",
-                domain::hospital::HospitalLocation::from_code,
-            )?,
-            county_code: r.try_get("county_code")?,
-            active: r.try_get::<i64, _>("active")? == 1,
-        })
     })
     .transpose()
 }

@@ -185,7 +185,12 @@ impl App {
         uploads: &[Upload],
     ) -> AppResult<Checked> {
         let mut problems = stay_problems(stay, self.today());
-        let hospital = store::claims::hospital(conn, stay.hospital_id).await?;
+        // Only a hospital of the member's own county's register (the register's area rule).
+        let village = domain::RegionCode::parse(&member.village_code).map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("village {}: {e}", member.village_code))
+        })?;
+        let id = domain::HospitalId(stay.hospital_id);
+        let hospital = store::hospitals::get(conn, &store::Scope::region(&village), id).await?;
         match &hospital {
             None => problems.push("请从医院名录中选择住院医院".into()),
             Some(h) if !h.active => problems.push(format!("{} 已停用，请选择其他医院", h.name)),
@@ -415,7 +420,7 @@ struct Checked {
     pool_code: String,
     consecutive: u32,
     insurance: InsuranceType,
-    hospital: store::claims::ClaimHospital,
+    hospital: domain::Hospital,
 }
 
 fn stay_problems(stay: &StayInput, today: NaiveDate) -> Vec<String> {

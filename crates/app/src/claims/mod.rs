@@ -32,7 +32,7 @@ use store::claims::{Claim, Document, Event, Flag};
 pub struct ClaimView {
     pub claim: Claim,
     pub member: MemberFacts,
-    pub hospital: HospitalFacts,
+    pub hospital: domain::Hospital,
     pub year_label: String,
     pub documents: Vec<Document>,
     pub flags: Vec<Flag>,
@@ -56,14 +56,12 @@ pub struct MemberFacts {
     pub village_name: String,
 }
 
-pub use store::claims::ClaimHospital as HospitalFacts;
-
 /// A claim with the year and the facts its arithmetic needs, loaded inside the actor's scope.
 pub(crate) struct Loaded {
     pub claim: Claim,
     pub year: Year,
     pub member: MemberFacts,
-    pub hospital: HospitalFacts,
+    pub hospital: domain::Hospital,
 }
 
 impl App {
@@ -90,6 +88,14 @@ impl App {
         })
     }
 
+    /// The claim's current revision (what a form must carry to change it); not found outside the
+    /// actor's area. One row: the handlers check a form before the use case loads the claim.
+    pub async fn claim_revision(&self, actor: &Actor, id: ClaimId) -> AppResult<i64> {
+        let mut conn = self.db.acquire().await?;
+        let claim = store::claims::get(&mut conn, &actor.scope(), id).await?;
+        Ok(claim.ok_or(AppError::NotFound)?.revision)
+    }
+
     /// The bytes of a claim's document (or its thumbnail), decrypted, found only through a
     /// claim in the actor's area. Opening the full document is audited.
     pub async fn claim_document(
@@ -100,9 +106,10 @@ impl App {
         thumbnail: bool,
     ) -> AppResult<(Vec<u8>, &'static str)> {
         let mut conn = self.db.acquire().await?;
-        let doc = store::claims::document_in_scope(&mut conn, &actor.scope(), claim, document)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let (doc, village) =
+            store::claims::document_in_scope(&mut conn, &actor.scope(), claim, document)
+                .await?
+                .ok_or(AppError::NotFound)?;
         let (name, mime) = match (&doc.thumb_name, thumbnail) {
             (Some(t), true) => (t.clone(), "image/jpeg"),
             _ => (
@@ -113,13 +120,10 @@ impl App {
             ),
         };
         if !thumbnail {
-            let c = store::claims::get(&mut conn, &actor.scope(), claim)
-                .await?
-                .ok_or(AppError::NotFound)?;
             self.audit(
                 &mut conn,
                 actor,
-                &c.village_code,
+                &village,
                 domain::AuditAction::ClaimDocumentView,
                 &format!("claim:{claim}"),
                 &format!("{} #{}", doc.role.label_zh(), doc.id),
@@ -155,9 +159,13 @@ pub(crate) async fn load(
         .ok_or(AppError::NotFound)?;
     let year = load_year(conn, &store::Scope::all(), claim.year_id).await?;
     let member = member_facts(conn, claim.member_id, claim.admission).await?;
-    let hospital = store::claims::hospital(conn, claim.hospital_id)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("claim {id} cites no hospital")))?;
+    let hospital = store::hospitals::get(
+        conn,
+        &store::Scope::all(),
+        domain::HospitalId(claim.hospital_id),
+    )
+    .await?
+    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("claim {id} cites no hospital")))?;
     Ok(Loaded {
         claim,
         year,

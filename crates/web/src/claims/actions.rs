@@ -9,7 +9,7 @@ use crate::error::{WebError, WebResult};
 use crate::pages::render;
 use crate::session::Staff;
 use crate::AppState;
-use app::claims::{ClaimView, CodingInput, ReviewDecision};
+use app::claims::{CodingInput, ReviewDecision};
 use app::AppError;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -19,9 +19,9 @@ use domain::{ClaimId, Proposal};
 use serde::Deserialize;
 
 /// The revision the form was rendered with, compared with the claim's now.
-pub(crate) fn check_revision(v: &ClaimView, submitted: Option<&String>) -> WebResult<i64> {
+pub(crate) fn check_revision(current: i64, submitted: Option<&String>) -> WebResult<i64> {
     match submitted.and_then(|s| s.trim().parse::<i64>().ok()) {
-        Some(r) if r == v.claim.revision => Ok(r),
+        Some(r) if r == current => Ok(r),
         Some(_) => {
             Err(AppError::Conflict("该申请已被他人修改或处理，请刷新页面后重试".into()).into())
         }
@@ -90,10 +90,10 @@ pub async fn coding(
 ) -> WebResult<Response> {
     let f = CodingFields::from_pairs(pairs);
     let id = claim_id(&claim)?;
-    let v = state.app.claim(staff.actor(), id).await?;
+    let current = state.app.claim_revision(staff.actor(), id).await?;
     let coder = staff.actor().claim_coder().ok_or(AppError::Forbidden)?;
     staff.check_csrf(&f.csrf)?;
-    let revision = check_revision(&v, Some(&f.revision))?;
+    let revision = check_revision(current, Some(&f.revision))?;
     let typed = CodingForm {
         principal: f.principal.chars().take(200).collect(),
         secondary: f.secondary.chars().take(1000).collect(),
@@ -167,10 +167,10 @@ pub async fn propose(
     Form(f): Form<ProposeFields>,
 ) -> WebResult<Response> {
     let id = claim_id(&claim)?;
-    let v = state.app.claim(staff.actor(), id).await?;
+    let current = state.app.claim_revision(staff.actor(), id).await?;
     let coder = staff.actor().claim_coder().ok_or(AppError::Forbidden)?;
     staff.check_csrf(&f.csrf)?;
-    let revision = check_revision(&v, Some(&f.revision))?;
+    let revision = check_revision(current, Some(&f.revision))?;
     let proposal = Proposal::from_code(f.proposal.trim())
         .ok_or_else(|| AppError::Invalid("请选择审核建议".into()))?;
     let r = state
@@ -200,10 +200,10 @@ pub async fn request_documents(
     Form(f): Form<ReasonFields>,
 ) -> WebResult<Response> {
     let id = claim_id(&claim)?;
-    let v = state.app.claim(staff.actor(), id).await?;
+    let current = state.app.claim_revision(staff.actor(), id).await?;
     let coder = staff.actor().claim_coder().ok_or(AppError::Forbidden)?;
     staff.check_csrf(&f.csrf)?;
-    let revision = check_revision(&v, Some(&f.revision))?;
+    let revision = check_revision(current, Some(&f.revision))?;
     let r = state
         .app
         .request_claim_documents(&coder, staff.actor(), id, revision, &f.reason)
@@ -218,10 +218,10 @@ pub async fn review(
     Form(f): Form<ReasonFields>,
 ) -> WebResult<Response> {
     let id = claim_id(&claim)?;
-    let v = state.app.claim(staff.actor(), id).await?;
+    let current = state.app.claim_revision(staff.actor(), id).await?;
     let reviewer = staff.actor().claim_reviewer().ok_or(AppError::Forbidden)?;
     staff.check_csrf(&f.csrf)?;
-    let revision = check_revision(&v, Some(&f.revision))?;
+    let revision = check_revision(current, Some(&f.revision))?;
     let decision = match f.decision.trim() {
         "approve" => ReviewDecision::Approve,
         "return" => ReviewDecision::Return(f.reason.clone()),
@@ -249,10 +249,10 @@ pub async fn reopen(
     Form(f): Form<ReasonFields>,
 ) -> WebResult<Response> {
     let id = claim_id(&claim)?;
-    let v = state.app.claim(staff.actor(), id).await?;
+    let current = state.app.claim_revision(staff.actor(), id).await?;
     let reopener = staff.actor().claim_reopener().ok_or(AppError::Forbidden)?;
     staff.check_csrf(&f.csrf)?;
-    let revision = check_revision(&v, Some(&f.revision))?;
+    let revision = check_revision(current, Some(&f.revision))?;
     let r = state
         .app
         .reopen_claim(&reopener, staff.actor(), id, revision, &f.reason)

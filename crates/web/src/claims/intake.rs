@@ -281,11 +281,11 @@ pub async fn add_documents(
     request: Request,
 ) -> WebResult<Response> {
     let id = claim_id(&claim)?;
-    let view = state.app.claim(staff.actor(), id).await?;
+    let current = state.app.claim_revision(staff.actor(), id).await?;
     let intake = staff.actor().claim_intake().ok_or(AppError::Forbidden)?;
     let parts = read_parts(&state, request).await?;
     staff.check_csrf(parts.fields.get("csrf").map(String::as_str).unwrap_or(""))?;
-    super::actions::check_revision(&view, parts.fields.get("revision"))?;
+    super::actions::check_revision(current, parts.fields.get("revision"))?;
     match state
         .app
         .add_claim_documents(&intake, staff.actor(), id, parts.uploads)
