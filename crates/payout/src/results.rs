@@ -58,6 +58,8 @@ impl fmt::Display for RowProblem {
 pub enum ResultsError {
     #[error("结果文件过大（{}MB），上限为20MB", .0 / (1024 * 1024))]
     TooLarge(usize),
+    #[error("Excel文件解压后过大（{}MB），上限为200MB", .0 / (1024 * 1024))]
+    Inflated(u64),
     #[error("结果文件超过{MAX_ROWS}行，请核对是否选错了文件")]
     TooManyRows,
     #[error("不支持旧版Excel（.xls）文件，请在Excel中另存为.xlsx或CSV后再上传")]
@@ -178,7 +180,7 @@ fn check_zip_sizes<R: Read + Seek>(r: R) -> Result<(), ResultsError> {
         sum = sum.saturating_add(f.size());
     }
     if sum > MAX_XLSX_UNCOMPRESSED {
-        return Err(ResultsError::TooLarge(sum as usize));
+        return Err(ResultsError::Inflated(sum));
     }
     Ok(())
 }
@@ -512,6 +514,9 @@ mod tests {
         // Our own xlsx has no status column; add one with rust_xlsxwriter the way a bank
         // would return it, with the card as a number that Excel already rounded.
         let mut wb = rust_xlsxwriter::Workbook::new();
+        let summary = wb.add_worksheet();
+        summary.write_string(0, 0, "总笔数").unwrap();
+        summary.write_number(0, 1, 2.0).unwrap();
         let s = wb.add_worksheet();
         for (c, h) in ["明细序号", "户名", "卡号", "金额", "状态", "失败原因"]
             .iter()
