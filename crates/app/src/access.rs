@@ -326,9 +326,95 @@ impl Actor {
     }
 }
 
+/// Proof that the holder may run a pool's monthly payout inside `scope`: gather the batch, approve
+/// another officer's batch, download the bank file, record the bank's results and recovered
+/// money (town, county and system administrators — the finance officers of the rules). Holding
+/// it is not managing a pool: [`PayoutOfficer::manages`] asks whether the pool is inside the
+/// holder's area (a town admin sees the county pool's batches but does not run them).
+#[derive(Debug)]
+pub struct PayoutOfficer {
+    scope: Scope,
+    username: String,
+}
+
+impl PayoutOfficer {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+    /// The pool lies inside the officer's area.
+    pub fn manages(&self, pool_code: &str) -> bool {
+        self.scope.contains(pool_code)
+    }
+}
+
+/// Proof that the holder may record a member's bank card inside `scope` (clerks and admins, who
+/// see the card and the member in person).
+#[derive(Debug)]
+pub struct CardKeeper {
+    scope: Scope,
+}
+
+impl CardKeeper {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+
+impl Actor {
+    pub fn payout_officer(&self) -> Option<PayoutOfficer> {
+        matches!(
+            self.role,
+            Role::SystemAdmin | Role::CountyAdmin | Role::TownAdmin
+        )
+        .then(|| PayoutOfficer {
+            scope: self.scope(),
+            username: self.username.clone(),
+        })
+    }
+
+    pub fn card_keeper(&self) -> Option<CardKeeper> {
+        matches!(
+            self.role,
+            Role::SystemAdmin | Role::CountyAdmin | Role::TownAdmin | Role::VillageClerk
+        )
+        .then(|| CardKeeper {
+            scope: self.scope(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn who_pays() {
+        let town = actor(Role::TownAdmin, Some("370323104"));
+        let officer = town.payout_officer().unwrap();
+        assert!(officer.manages("370323104"));
+        assert!(
+            !officer.manages("370323"),
+            "a town admin does not run the county pool"
+        );
+        for role in [
+            Role::VillageClerk,
+            Role::Coder,
+            Role::Reviewer,
+            Role::Auditor,
+        ] {
+            assert!(
+                actor(role, Some("370323")).payout_officer().is_none(),
+                "{role:?}"
+            );
+        }
+        assert!(actor(Role::VillageClerk, Some("370323104201"))
+            .card_keeper()
+            .is_some());
+        assert!(actor(Role::Coder, Some("370323")).card_keeper().is_none());
+    }
 
     fn actor(role: Role, region: Option<&str>) -> Actor {
         Actor {

@@ -15,6 +15,7 @@ pub mod error;
 pub mod fund;
 pub mod hospitals;
 pub mod import;
+pub mod payout;
 pub mod reports;
 pub mod roster;
 pub mod sms;
@@ -22,8 +23,9 @@ pub mod year;
 
 pub use access::HospitalKeeper;
 pub use access::{
-    Actor, AuditReader, ClaimCoder, ClaimIntake, ClaimReopener, ClaimReviewer, DesignApprover,
-    Enroller, FundReader, PiiRevealer, RosterWriter, SchemeManager, VirtualVillagePlacer,
+    Actor, AuditReader, CardKeeper, ClaimCoder, ClaimIntake, ClaimReopener, ClaimReviewer,
+    DesignApprover, Enroller, FundReader, PayoutOfficer, PiiRevealer, RosterWriter, SchemeManager,
+    VirtualVillagePlacer,
 };
 pub use crypto::PiiKeys;
 pub use error::{AppError, AppResult};
@@ -43,6 +45,7 @@ pub struct App {
     /// Where claim documents live (encrypted): a directory or S3-compatible object storage.
     pub documents: documents::DocumentStore,
     clock: Clock,
+    faults: payout::Faults,
 }
 
 /// The time the use cases take as "now": the system clock, or a fixed instant in tests of
@@ -77,6 +80,7 @@ impl App {
             keys,
             documents,
             clock: Clock::system(),
+            faults: payout::Faults::default(),
         }
     }
 
@@ -88,6 +92,16 @@ impl App {
     pub fn with_clock(mut self, clock: Clock) -> App {
         self.clock = clock;
         self
+    }
+
+    /// Failure points for the payout's crash tests (never armed in production).
+    pub fn with_faults(mut self, faults: payout::Faults) -> App {
+        self.faults = faults;
+        self
+    }
+
+    pub(crate) fn faults(&self) -> &payout::Faults {
+        &self.faults
     }
 
     pub fn now(&self) -> DateTime<Utc> {

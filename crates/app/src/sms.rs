@@ -80,6 +80,18 @@ pub enum SmsMessage {
         application_no: String,
         reason: String,
     },
+    /// 补助款已发放 to the card ending in `last4`.
+    SubsidyPaid {
+        application_no: String,
+        amount: Fen,
+        last4: String,
+    },
+    /// The bank could not pay: bring a new card; the claim joins the next batch.
+    PaymentFailed { application_no: String },
+    /// To the objector: upheld or not, with the reviewer's reason.
+    ObjectionDecided { batch_no: String, outcome: String },
+    /// To town and county admins: the fund's risk of a shortfall crossed the warning level.
+    FundWarning { pool: String, percent: String },
 }
 
 /// The text each template is registered with at the provider (`${name}` are its variables).
@@ -98,6 +110,18 @@ pub fn template_text_zh(template: SmsTemplate) -> &'static str {
         }
         SmsTemplate::ClaimRefused => {
             "您的医疗互助补助申请（编号${no}）未予补助，原因：${reason}。如有异议，可在公示期内向村委会或乡镇医保办提出。"
+        }
+        SmsTemplate::SubsidyPaid => {
+            "您的医疗互助补助（编号${no}）补助款${amount}元已发放至尾号${last4}的银行卡，请注意查收。"
+        }
+        SmsTemplate::PaymentFailed => {
+            "您的医疗互助补助（编号${no}）银行发放未成功，请携带本人有效银行卡到村委会更新卡号，更新后随下月批次发放。"
+        }
+        SmsTemplate::ObjectionDecided => {
+            "您对互助金公示（批次${batch}）提出的异议已处理：${outcome}。感谢您的监督。"
+        }
+        SmsTemplate::FundWarning => {
+            "风险预警：${pool}医疗互助基金按目前补助进度，年度资金不足的概率约${percent}，请及时研判。"
         }
     }
 }
@@ -124,6 +148,10 @@ impl SmsMessage {
             SmsMessage::DocumentsRequested { .. } => SmsTemplate::DocumentsRequested,
             SmsMessage::ClaimApproved { .. } => SmsTemplate::ClaimApproved,
             SmsMessage::ClaimRefused { .. } => SmsTemplate::ClaimRefused,
+            SmsMessage::SubsidyPaid { .. } => SmsTemplate::SubsidyPaid,
+            SmsMessage::PaymentFailed { .. } => SmsTemplate::PaymentFailed,
+            SmsMessage::ObjectionDecided { .. } => SmsTemplate::ObjectionDecided,
+            SmsMessage::FundWarning { .. } => SmsTemplate::FundWarning,
         }
     }
 
@@ -145,6 +173,22 @@ impl SmsMessage {
                 application_no,
                 amount,
             } => serde_json::json!({ "no": application_no, "amount": amount.to_string() }),
+            SmsMessage::SubsidyPaid {
+                application_no,
+                amount,
+                last4,
+            } => serde_json::json!({
+                "no": application_no, "amount": amount.to_string(), "last4": last4
+            }),
+            SmsMessage::PaymentFailed { application_no } => {
+                serde_json::json!({ "no": application_no })
+            }
+            SmsMessage::ObjectionDecided { batch_no, outcome } => {
+                serde_json::json!({ "batch": batch_no, "outcome": outcome })
+            }
+            SmsMessage::FundWarning { pool, percent } => {
+                serde_json::json!({ "pool": pool, "percent": percent })
+            }
         }
     }
 
@@ -184,6 +228,27 @@ impl SmsMessage {
                     return Err(AppError::Invalid("短信中的补助金额应大于0".into()));
                 }
                 Ok(())
+            }
+            SmsMessage::SubsidyPaid {
+                application_no,
+                amount,
+                last4,
+            } => {
+                line("申请编号", application_no)?;
+                line("卡号尾号", last4)?;
+                if amount.fen() <= 0 {
+                    return Err(AppError::Invalid("短信中的补助金额应大于0".into()));
+                }
+                Ok(())
+            }
+            SmsMessage::PaymentFailed { application_no } => line("申请编号", application_no),
+            SmsMessage::ObjectionDecided { batch_no, outcome } => {
+                line("批次", batch_no)?;
+                line("处理结果", outcome)
+            }
+            SmsMessage::FundWarning { pool, percent } => {
+                line("统筹区", pool)?;
+                line("概率", percent)
             }
         }
     }
@@ -886,9 +951,38 @@ mod tests {
             m.check().unwrap();
         }
         // Every template's variables are exactly those its messages give.
-        for t in SmsTemplate::ALL {
-            assert!(template_text_zh(t).contains("${no}"));
+        let payout = [
+            SmsMessage::SubsidyPaid {
+                application_no: no.clone(),
+                amount: Fen::from_yuan(800),
+                last4: "1234".into(),
+            },
+            SmsMessage::PaymentFailed {
+                application_no: no.clone(),
+            },
+            SmsMessage::ObjectionDecided {
+                batch_no: "370323104-202611-1".into(),
+                outcome: "异议成立，该笔补助暂缓发放".into(),
+            },
+            SmsMessage::FundWarning {
+                pool: "中庄镇".into(),
+                percent: "12%".into(),
+            },
+        ];
+        for m in payout.iter().chain([&docs, &refused, &approved]) {
+            assert!(!m.text_zh().contains("${"), "{}", m.text_zh());
+            m.check().unwrap();
         }
+        let covered: std::collections::HashSet<_> = payout
+            .iter()
+            .chain([&docs, &refused, &approved])
+            .map(SmsMessage::template)
+            .collect();
+        assert_eq!(
+            covered.len() + 1,
+            SmsTemplate::ALL.len(),
+            "one message of each template"
+        );
     }
 
     #[test]

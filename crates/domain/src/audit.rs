@@ -47,6 +47,16 @@ crate::coded_enum! {
         /// Opening a document of a claim at full size (health data).
         ClaimDocumentView => ("claim.document_view", "查看申请材料原件"),
         ClaimExport => ("claim.export", "导出补助申请"),
+        BankCardRecord => ("bank_card.record", "登记银行卡"),
+        BankCardConfirm => ("bank_card.confirm", "审核银行卡变更"),
+        BankCardReveal => ("bank_card.reveal", "查看完整银行卡号"),
+        PayoutBatchCreate => ("payout.batch_create", "生成发放批次并公示"),
+        PayoutBatchApprove => ("payout.batch_approve", "审批发放批次"),
+        PayoutFileDownload => ("payout.file_download", "下载银行代发文件"),
+        PayoutResults => ("payout.results", "登记银行发放结果"),
+        ObjectionDecide => ("payout.objection_decide", "处理公示异议"),
+        RecoveryCreate => ("recovery.create", "认定违规并追回"),
+        RecoveryReceipt => ("recovery.receipt", "登记追回款到账"),
     }
 }
 

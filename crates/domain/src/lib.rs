@@ -18,7 +18,9 @@ pub mod text;
 
 pub use audit::AuditAction;
 pub use claim::{
-    ClaimChannel, ClaimEventKind, ClaimId, ClaimStatus, DocumentRole, DuplicateKind, Proposal,
+    BatchId, BatchStatus, CardId, CardStatus, ClaimChannel, ClaimEventKind, ClaimId, ClaimStatus,
+    DocumentRole, DuplicateKind, HolderReason, LineId, LineState, ObjectionId, ObjectionStatus,
+    Proposal, RecoveryId,
 };
 pub use hospital::{Hospital, HospitalId, HospitalLevel, HospitalLocation, HospitalName};
 pub use id_number::{IdNumberError, ResidentIdNumber, Sex};

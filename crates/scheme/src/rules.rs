@@ -82,6 +82,20 @@ pub struct SchemeRules {
     /// the append-only ledger unseen.
     #[serde(default = "default_receipt_review_above")]
     pub receipt_review_above: Fen,
+    /// Whether the monthly payout notice names each line's DRG. Showing a disease in public is
+    /// a choice the programme must make on purpose (PIPL: health data is sensitive): off unless
+    /// the rules say so.
+    #[serde(default)]
+    pub notice_shows_drg: bool,
+    /// The probability of a shortfall (‰) from which town and county admins are warned
+    /// (苏州 第十六条 风险预警).
+    #[serde(default = "default_shortfall_warning_permille")]
+    pub shortfall_warning_permille: u32,
+}
+
+/// 10%: a one-in-ten chance that the year's money does not cover its subsidies.
+pub fn default_shortfall_warning_permille() -> u32 {
+    100
 }
 
 /// 10万元: above a village's or a town's ordinary receipts, below a county's yearly transfer.

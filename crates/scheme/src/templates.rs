@@ -114,6 +114,8 @@ fn common(name: &str, year: i32) -> SchemeRules {
         notice_days: 7,
         drg_version: "chs-drg-2.0".to_string(),
         receipt_review_above: crate::rules::default_receipt_review_above(),
+        notice_shows_drg: false,
+        shortfall_warning_permille: crate::rules::default_shortfall_warning_permille(),
     }
 }
 

@@ -180,16 +180,20 @@ pub struct Filter {
     pub limit: i64,
 }
 
-fn corrupt(what: &str, value: &str) -> StoreError {
+pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {value:?}"))
 }
 
-fn date(r: &sqlx::any::AnyRow, col: &str) -> Result<NaiveDate> {
+pub(crate) fn date(r: &sqlx::any::AnyRow, col: &str) -> Result<NaiveDate> {
     let s: String = r.try_get(col)?;
     s.parse().map_err(|_| corrupt(col, &s))
 }
 
-fn coded<T>(r: &sqlx::any::AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+pub(crate) fn coded<T>(
+    r: &sqlx::any::AnyRow,
+    col: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T> {
     let s: String = r.try_get(col)?;
     parse(&s).ok_or_else(|| corrupt(col, &s))
 }

@@ -16,6 +16,7 @@ pub mod enrolment;
 pub mod hospitals;
 pub mod imports;
 pub mod ledger;
+pub mod payout;
 pub mod receipts;
 pub mod regions;
 pub mod roster;

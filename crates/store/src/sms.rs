@@ -31,6 +31,10 @@ domain::coded_enum! {
         DocumentsRequested => ("documents_requested", "待补件"),
         ClaimApproved => ("claim_approved", "审核通过"),
         ClaimRefused => ("claim_refused", "未予补助"),
+        SubsidyPaid => ("subsidy_paid", "补助已发放"),
+        PaymentFailed => ("payment_failed", "发放失败，请更新银行卡"),
+        ObjectionDecided => ("objection_decided", "异议处理结果"),
+        FundWarning => ("fund_warning", "基金风险预警"),
     }
 }
 
