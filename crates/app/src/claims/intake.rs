@@ -552,6 +552,10 @@ async fn flag_duplicates(
     {
         store::claims::insert_flag(conn, id, DuplicateKind::SameSettlementNo, other).await?;
     }
+    // A member who had a subsidy recovered for fraud: every later claim says so to the coder.
+    for other in store::payout::member_recoveries(conn, member_id).await? {
+        store::claims::insert_flag(conn, id, DuplicateKind::PriorRecovery, other).await?;
+    }
     Ok(())
 }
 
