@@ -89,6 +89,31 @@ fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
+/// Simulated stays whose out-of-pocket reaches the highest threshold, without procedures (the
+/// demo's coder codes diagnoses only).
+pub(crate) async fn demo_stays() -> AppResult<Vec<sim::Stay>> {
+    let started = std::time::Instant::now();
+    let stays = tokio::task::spawn_blocking(|| {
+        let p = sim::simulate_programme(
+            &sim::ProgrammeSpec::new(5, 6_000, 1),
+            &sim::StayModel::new(),
+        );
+        p.stays
+    })
+    .await
+    .map_err(|e| crate::AppError::Internal(e.into()))?;
+    let stays: Vec<_> = stays
+        .into_iter()
+        .filter(|s| s.out_of_pocket >= Fen::from_yuan(2_600) && s.procedure.is_none())
+        .collect();
+    tracing::info!(
+        "demo claims: {} stays simulated in {:?}",
+        stays.len(),
+        started.elapsed()
+    );
+    Ok(stays)
+}
+
 impl App {
     /// Loads the demo claims once (nothing when any claim exists); returns how many were filed.
     pub async fn load_demo_claims(&self, n: usize) -> AppResult<usize> {
@@ -97,41 +122,26 @@ impl App {
             return Ok(0);
         }
         drop(conn);
-        let started = std::time::Instant::now();
-        let stays = tokio::task::spawn_blocking(|| {
-            let p = sim::simulate_programme(
-                &sim::ProgrammeSpec::new(5, 6_000, 1),
-                &sim::StayModel::new(),
-            );
-            p.stays
-        })
-        .await
-        .map_err(|e| crate::AppError::Internal(e.into()))?;
-        let stays: Vec<_> = stays
-            .into_iter()
-            .filter(|s| s.out_of_pocket >= Fen::from_yuan(2_600) && s.procedure.is_none())
-            .collect();
-        tracing::info!(
-            "demo claims: {} stays simulated in {:?}",
-            stays.len(),
-            started.elapsed()
-        );
+        let stays = demo_stays().await?;
         let mut filed = 0;
         for (t, (town, _)) in TOWNS.iter().enumerate() {
             let part =
                 &stays[(t * stays.len() / TOWNS.len())..((t + 1) * stays.len() / TOWNS.len())];
             filed += self
-                .demo_claims_for_town(town, part, n / TOWNS.len())
+                .demo_claims_for_town(town, part, n / TOWNS.len(), 0)
                 .await?;
         }
         Ok(filed)
     }
 
-    async fn demo_claims_for_town(
+    /// Files about `n` claims of the town's members after the first `skip` (so that a second
+    /// round of demo claims, e.g. last month's, is about other people).
+    pub(crate) async fn demo_claims_for_town(
         &self,
         town: &str,
         stays: &[sim::Stay],
         n: usize,
+        skip: usize,
     ) -> AppResult<usize> {
         let today = self.today();
         let mut conn = self.db.acquire().await?;
@@ -141,8 +151,12 @@ impl App {
         else {
             return Ok(0);
         };
-        let members =
-            store::claims::enrolled_members(&mut conn, year_id, (n * 3 / 2) as i64).await?;
+        let members: Vec<_> =
+            store::claims::enrolled_members(&mut conn, year_id, (skip + n * 3 / 2) as i64)
+                .await?
+                .into_iter()
+                .skip(skip)
+                .collect();
         drop(conn);
         let started = std::time::Instant::now();
         self.publish_demo_table(year_id).await?;

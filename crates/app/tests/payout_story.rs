@@ -449,6 +449,38 @@ async fn the_month(backend: Backend) {
     w.finish().await;
 }
 
+/// The demo's month: last month's batch closed with one failed line, whose claim (with a new
+/// card) is in this month's batch on notice.
+async fn the_demo_month(backend: Backend) {
+    let w = world(backend).await;
+    let batches = w.app.load_demo_payout(20, 45).await.unwrap();
+    assert_eq!(batches, 4, "two batches in each of the two towns");
+    let all = w.app.batches(&Actor::system()).await.unwrap();
+    for town in ["370323104", "370323105"] {
+        let mine: Vec<_> = all.iter().filter(|b| b.pool_code == town).collect();
+        let (now, last) = (mine[0], mine[1]);
+        assert_eq!(now.status, BatchStatus::Noticed);
+        assert_eq!(last.status, BatchStatus::Closed);
+        let last = w.app.batch(&Actor::system(), last.id).await.unwrap();
+        let failed: Vec<_> = last
+            .lines
+            .iter()
+            .filter(|l| l.state == LineState::Failed)
+            .collect();
+        assert_eq!(failed.len(), 1);
+        let now = w.app.batch(&Actor::system(), now.id).await.unwrap();
+        assert!(
+            now.lines.iter().any(|l| l.claim_id == failed[0].claim_id),
+            "carried over"
+        );
+    }
+    for v in w.app.verify_ledgers().await.unwrap() {
+        v.expect("every pool's chain verifies");
+    }
+    assert_eq!(w.app.load_demo_payout(20, 45).await.unwrap(), 0, "once");
+    w.finish().await;
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -462,4 +494,4 @@ macro_rules! on_both {
     };
 }
 
-on_both!(the_month);
+on_both!(the_month, the_demo_month);

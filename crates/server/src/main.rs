@@ -190,6 +190,13 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
                 if claims > 0 {
                     println!("已载入演示补助申请 {claims} 件 / demo claims loaded");
                 }
+                let per_town = demo_claims / app::demo::TOWNS.len();
+                let batches = app
+                    .load_demo_payout(per_town.clamp(10, 60), per_town * 3 / 2)
+                    .await?;
+                if batches > 0 {
+                    println!("已载入演示发放批次 {batches} 个 / demo payout batches loaded");
+                }
             }
             // Imports left by a process that stopped; those of live servers sharing the database
             // hold their lease and are left alone.
