@@ -701,6 +701,10 @@ async fn records_agree(conn: &mut store::Conn, pool: &str) -> AppResult<Result<(
             "donations",
             store::ledger::donation_disagreeing(conn, pool).await?,
         ),
+        (
+            "payout_lines",
+            store::ledger::payout_disagreeing(conn, pool).await?,
+        ),
     ];
     Ok(
         match found.into_iter().find_map(|(t, r)| r.map(|r| (t, r))) {

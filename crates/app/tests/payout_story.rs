@@ -446,6 +446,20 @@ async fn the_month(backend: Backend) {
     for v in w.app.verify_ledgers().await.unwrap() {
         v.expect("every pool's chain verifies");
     }
+    // Whoever edits a paid line's amount in the database is found by `ledger verify`.
+    let mut conn = w.app.db.acquire().await.unwrap();
+    sqlx::query("UPDATE payout_lines SET amount_fen = amount_fen + 100 WHERE id = $1")
+        .bind(pending[2].id.0)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let found = w.app.verify_ledgers().await.unwrap();
+    assert!(
+        found.iter().any(|v| matches!(v, Err(b) if matches!(b.reason,
+            ledger::BreakReason::RecordDisagrees { table: "payout_lines", .. }))),
+        "{found:?}"
+    );
     w.finish().await;
 }
 

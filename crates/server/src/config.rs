@@ -239,6 +239,10 @@ fn redact(url: &str) -> String {
 /// documents_requested = "SMS_…"
 /// claim_approved = "SMS_…"
 /// claim_refused = "SMS_…"
+/// subsidy_paid = "SMS_…"
+/// payment_failed = "SMS_…"
+/// objection_decided = "SMS_…"
+/// fund_warning = "SMS_…"
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -345,6 +349,10 @@ mod tests {
             documents_requested = "SMS_2"
             claim_approved = "SMS_3"
             claim_refused = "SMS_4"
+            subsidy_paid = "SMS_5"
+            payment_failed = "SMS_6"
+            objection_decided = "SMS_7"
+            fund_warning = "SMS_8"
         "#;
         let s: Settings = toml::from_str(full).unwrap();
         assert!(s.sms.provider().is_ok());

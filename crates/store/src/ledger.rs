@@ -315,6 +315,27 @@ pub async fn donation_disagreeing(conn: &mut Conn, pool_code: &str) -> Result<Op
     Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
+/// The first payout line of the pool whose amount disagrees with the entries it cites: the
+/// expense entry must debit 5001 and the payout entry credit 1001 by exactly the line's amount,
+/// under the line's own reference. `(line id, entry)`.
+pub async fn payout_disagreeing(conn: &mut Conn, pool_code: &str) -> Result<Option<(i64, i64)>> {
+    let row = sqlx::query(
+        "SELECT l.id, l.expense_entry FROM payout_lines l JOIN payout_batches b ON b.id = l.batch_id \
+         WHERE b.pool_code = $1 AND l.expense_entry IS NOT NULL AND ( \
+           NOT EXISTS (SELECT 1 FROM ledger_postings p WHERE p.pool_code = b.pool_code \
+             AND p.entry_no = l.expense_entry AND p.kind = 'subsidy' AND p.account = '5001' \
+             AND p.amount_fen = l.amount_fen AND p.reference = 'payout_line:' || CAST(l.id AS TEXT)) \
+           OR NOT EXISTS (SELECT 1 FROM ledger_postings p WHERE p.pool_code = b.pool_code \
+             AND p.entry_no = l.payout_entry AND p.kind = 'payout' AND p.account = '1001' \
+             AND p.amount_fen = -l.amount_fen AND p.reference = 'payout_line:' || CAST(l.id AS TEXT))) \
+         ORDER BY l.id LIMIT 1",
+    )
+    .bind(pool_code)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
 /// The posting at `seq` of a pool, for checking a printed chain head.
 pub async fn posting_at(
     conn: &mut Conn,
