@@ -63,6 +63,10 @@ pub struct RulesForm {
     pub service_fee: String,
     /// Receipts above this need a second manager.
     pub review_above: String,
+    pub notice_days: String,
+    /// A checkbox: "on" when ticked, absent (empty) when not.
+    pub notice_shows_drg: String,
+    pub shortfall_warning: String,
     pub reason: String,
 }
 
@@ -107,6 +111,9 @@ impl RulesForm {
                 scheme::ServiceFee::Fixed(f) => yuan_plain(f),
             },
             review_above: yuan_plain(r.receipt_review_above),
+            notice_days: r.notice_days.to_string(),
+            notice_shows_drg: if r.notice_shows_drg { "on".into() } else { String::new() },
+            shortfall_warning: percent_text(r.shortfall_warning_permille),
             reason: String::new(),
         }
     }
@@ -119,6 +126,16 @@ impl RulesForm {
             .into_string();
         if let Some(v) = parse_opt_money("大额到账复核金额", &self.review_above)? {
             r.receipt_review_above = v;
+        }
+        if !self.notice_days.trim().is_empty() {
+            r.notice_days = parse_number("公示天数", &self.notice_days)?;
+            if !(7..=60).contains(&r.notice_days) {
+                return Err(AppError::Invalid("“公示天数”应在 7 至 60 天之间（公示时间不少于7天）".into()).into());
+            }
+        }
+        r.notice_shows_drg = self.notice_shows_drg == "on";
+        if !self.shortfall_warning.trim().is_empty() {
+            r.shortfall_warning_permille = parse_percent("风险预警概率", &self.shortfall_warning)?;
         }
         r.fee_per_person = parse_money("互助费标准", &self.fee)?;
         r.personal_part = parse_money("个人出资", &self.personal)?;
