@@ -9,6 +9,7 @@ pub mod forms;
 pub mod fund;
 pub mod hospitals;
 pub mod pages;
+pub mod public;
 pub mod reports;
 pub mod session;
 pub mod sms;
@@ -222,6 +223,33 @@ fn route_table() -> RouteTable {
         .get("/years/{year}/table", Entity, design::table)
         .get("/public/years/{year}/table", Public, design::public_table)
         .get("/public/verify", Public, reports::public_verify)
+        // The payout's public notices (公示) and objections: pool codes, batch numbers, village
+        // codes and a line's number on its notice, never internal ids.
+        .get("/public", Public, public::pools)
+        .get("/public/sheet.css", Public, public::sheet_css)
+        .get("/public/pools/{pool}", Public, public::pool)
+        .get("/public/pools/{pool}/qr.svg", Public, public::pool_qr)
+        .get("/public/notices/{batch_no}", Public, public::notice)
+        .get(
+            "/public/notices/{batch_no}/qr.svg",
+            Public,
+            public::notice_qr,
+        )
+        .get(
+            "/public/notices/{batch_no}/villages/{village}",
+            Public,
+            public::village_sheet,
+        )
+        .get(
+            "/public/notices/{batch_no}/lines/{line}/object",
+            Public,
+            public::object_form,
+        )
+        .post(
+            "/public/notices/{batch_no}/lines/{line}/object",
+            Public,
+            public::object,
+        )
         .get("/years/{year}/reports", Entity, reports::reports)
         .get(
             "/years/{year}/reports/{name}",
