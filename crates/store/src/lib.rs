@@ -13,6 +13,7 @@ pub mod audit;
 pub mod claims;
 pub mod designs;
 pub mod enrolment;
+pub mod figures;
 pub mod hospitals;
 pub mod imports;
 pub mod ledger;
