@@ -9,6 +9,7 @@ pub mod forms;
 pub mod fund;
 pub mod hospitals;
 pub mod pages;
+pub mod payout;
 pub mod public;
 pub mod reports;
 pub mod session;
@@ -171,6 +172,58 @@ fn route_table() -> RouteTable {
         .post("/claims/{claim}/review", Entity, claims::review)
         .post("/claims/{claim}/reopen", Entity, claims::reopen)
         .get("/assets/claims.js", Nothing, claims::script)
+        // The monthly payout (每月发放): batches, the bank, reviewers' queues, cards, recovery.
+        .get("/payout", Nothing, payout::batches)
+        .get("/years/{year}/payout/new", Entity, payout::new_form)
+        .post("/years/{year}/payout/new", Entity, payout::create)
+        .get("/payout/batches/{batch}", Entity, payout::batch)
+        .post("/payout/batches/{batch}/approve", Entity, payout::approve)
+        .get(
+            "/payout/batches/{batch}/file/{name}",
+            EntityAt(&[
+                "/payout/batches/{batch}/file/generic.csv",
+                "/payout/batches/{batch}/file/generic.xlsx",
+                "/payout/batches/{batch}/file/rural_credit.csv",
+                "/payout/batches/{batch}/file/rural_credit.xlsx",
+            ]),
+            payout::file,
+        )
+        .post(
+            "/payout/batches/{batch}/results",
+            Entity,
+            payout::results.layer(payout::results_limit()),
+        )
+        .post(
+            "/payout/batches/{batch}/lines/{line}/result",
+            Entity,
+            payout::line_result,
+        )
+        .get("/payout/objections", Nothing, payout::objections)
+        .post(
+            "/payout/batches/{batch}/objections/{objection}/decide",
+            Entity,
+            payout::decide_objection,
+        )
+        .get("/payout/cards", Nothing, payout::cards)
+        .post("/members/{member}/cards", Entity, payout::record_card)
+        .post(
+            "/members/{member}/cards/{card}/decide",
+            Entity,
+            payout::decide_card,
+        )
+        .post("/claims/{claim}/recover", Entity, payout::recover)
+        .get("/payout/recoveries", Nothing, payout::recoveries)
+        .get("/payout/recoveries/{recovery}", Entity, payout::recovery)
+        .post(
+            "/payout/recoveries/{recovery}/receipts",
+            Entity,
+            payout::receipt,
+        )
+        .get(
+            "/payout/recoveries/{recovery}/announcement",
+            Entity,
+            payout::announcement,
+        )
         .get("/years", Nothing, years::years)
         .get("/years/new", Nothing, years::new_year_form)
         .post("/years/new", Nothing, years::new_year)

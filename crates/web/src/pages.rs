@@ -23,6 +23,8 @@ pub struct Nav {
     pub csrf: String,
     pub can_import: bool,
     pub can_audit: bool,
+    /// 发放: payout officers (batches) and reviewers (objections, card changes).
+    pub can_payout: bool,
 }
 
 impl Nav {
@@ -34,6 +36,7 @@ impl Nav {
             csrf: staff.csrf().to_string(),
             can_import: a.roster_writer().is_some(),
             can_audit: a.audit_reader().is_some(),
+            can_payout: a.payout_officer().is_some() || a.claim_reviewer().is_some(),
         })
     }
 }
@@ -355,6 +358,8 @@ struct MemberPage {
     claims: Vec<crate::claims::ClaimRow>,
     /// Whether the viewer may file a claim (申请补助) for the member.
     can_file_claim: bool,
+    /// The member's bank cards and the card form (`crate::payout`).
+    cards: crate::payout::CardSection,
 }
 
 impl MemberPage {
@@ -363,8 +368,10 @@ impl MemberPage {
         staff: &Staff,
         id: i64,
         revealed: Option<Revealed>,
+        card_notice: &str,
     ) -> WebResult<MemberPage> {
         let view = state.app.member_view(staff.actor(), id).await?;
+        let cards = crate::payout::CardSection::load(state, staff, &view, card_notice).await?;
         let virtual_villages = match staff.actor().virtual_village_placer() {
             Some(p) if !view.village.is_virtual => state.app.virtual_villages(&p).await?,
             _ => Vec::new(),
@@ -378,17 +385,41 @@ impl MemberPage {
             can_reveal: staff.actor().pii_revealer().is_some(),
             claims: crate::claims::member_claims(state, staff, Some(id), None).await?,
             can_file_claim: staff.actor().claim_intake().is_some(),
+            cards,
         })
     }
+}
+
+#[derive(Deserialize, Default)]
+pub struct MemberQuery {
+    /// The bank card just recorded: "active" or "pending".
+    #[serde(default)]
+    card: String,
 }
 
 pub async fn member(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
+    Query(q): Query<MemberQuery>,
 ) -> WebResult<Response> {
-    let page = MemberPage::build(&state, &staff, parse_id(&id)?, None).await?;
+    let page = MemberPage::build(&state, &staff, parse_id(&id)?, None, &q.card).await?;
     Ok(render(StatusCode::OK, &page))
+}
+
+/// The member page with the bank-card form refused (422): the message next to the form and
+/// what was typed (bank, holder, reason) kept.
+pub(crate) async fn member_card_refused(
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+    error: String,
+    typed: (String, String, String),
+) -> WebResult<Response> {
+    let mut page = MemberPage::build(state, staff, id, None, "").await?;
+    page.cards.error = Some(error);
+    (page.cards.bank_name, page.cards.holder, page.cards.reason) = typed;
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
 /// Shows the full identifiers in the response to this POST only (never in a URL, never cached).
@@ -401,7 +432,7 @@ pub async fn reveal(
     staff.check_csrf(&f.csrf)?;
     let id = parse_id(&id)?;
     let revealed = state.app.reveal_member(staff.actor(), id).await?;
-    let page = MemberPage::build(&state, &staff, id, Some(revealed)).await?;
+    let page = MemberPage::build(&state, &staff, id, Some(revealed), "").await?;
     Ok(render(StatusCode::OK, &page))
 }
 

@@ -135,6 +135,8 @@ pub(crate) struct ClaimPage {
     can_review: bool,
     can_reopen: bool,
     can_add_docs: bool,
+    /// A reviewer may find a paid subsidy obtained by fraud (追回, `crate::payout`).
+    can_recover: bool,
     /// The reviewer coded this claim (the app refuses; the page says why there is no form).
     own_coding: bool,
 }
@@ -310,6 +312,7 @@ pub(crate) async fn build(
         can_review: a.claim_reviewer().is_some() && status == ClaimStatus::Proposed && !own_coding,
         can_reopen: a.claim_reopener().is_some() && status.is_decided(),
         can_add_docs: a.claim_intake().is_some() && !status.is_decided(),
+        can_recover: a.claim_reviewer().is_some() && status == ClaimStatus::Paid,
         own_coding: own_coding && a.claim_reviewer().is_some(),
         v,
     })

@@ -5,6 +5,7 @@ mod common;
 mod hospitals;
 mod hostile;
 mod import;
+mod payout;
 mod public_notice;
 mod races;
 mod roster;

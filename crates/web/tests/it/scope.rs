@@ -18,6 +18,9 @@ struct Entities {
     /// A claim filed in the town, and one of its documents.
     claim: i64,
     document: i64,
+    /// The town's payout: an approved batch, its first line (paid, then recovered), a dismissed
+    /// objection to it, the line's card and its member, and the recovery.
+    payout: super::payout::PayoutIds,
 }
 
 async fn entities_in(t: &TestApp, village: &str) -> Entities {
@@ -49,6 +52,7 @@ async fn entities_in(t: &TestApp, village: &str) -> Entities {
         .get();
     drop(conn);
     let (claim, document) = super::claims::claim_in(&t.app, &village[..9]).await;
+    let payout = super::payout::payout_in(&t.app, &village[..9]).await;
     let system = app::Actor::system();
     let design = t
         .app
@@ -92,6 +96,7 @@ async fn entities_in(t: &TestApp, village: &str) -> Entities {
         hospital,
         claim,
         document,
+        payout,
     }
 }
 
@@ -139,7 +144,19 @@ fn fill(template: &str, e: &Entities, job: i64) -> String {
     } else {
         e.member
     };
+    let p = &e.payout;
+    // A card decision names the card's member.
+    let member = if template.contains("{card}") {
+        p.card_member
+    } else {
+        e.member
+    };
     template
+        .replace("{batch}", &p.batch.to_string())
+        .replace("{line}", &p.line.to_string())
+        .replace("{objection}", &p.objection.to_string())
+        .replace("{card}", &p.card.to_string())
+        .replace("{recovery}", &p.recovery.to_string())
         .replace("{code}", &e.village)
         .replace("{job}", &job.to_string())
         .replace("{year}", &e.year.to_string())
@@ -149,7 +166,7 @@ fn fill(template: &str, e: &Entities, job: i64) -> String {
         .replace("{hospital}", &e.hospital.to_string())
         .replace("{claim}", &e.claim.to_string())
         .replace("{document}", &e.document.to_string())
-        .replace("{member}", &e.member.to_string())
+        .replace("{member}", &member.to_string())
         .replace("{action}", "reward")
         .replace("{id}", &id.to_string())
 }
@@ -161,6 +178,8 @@ fn fill(template: &str, e: &Entities, job: i64) -> String {
 async fn every_entity_route_hides_other_areas(backend: Backend) {
     let t = TestApp::spawn(backend, 400).await;
     t.app.load_demo_years().await.unwrap();
+    // Approved claims in both towns, for a payout batch in each.
+    t.app.load_demo_claims(20).await.unwrap();
     let inside = entities_in(&t, "370323104202").await; // 大张庄镇
     let mut outside = entities_in(&t, "370323105201").await; // 中庄镇
     outside.hospital = other_county_hospital(&t).await;
@@ -251,6 +270,14 @@ async fn anonymous_visitors_see_nothing(backend: Backend) {
         hospital: 1,
         claim: 1,
         document: 1,
+        payout: super::payout::PayoutIds {
+            batch: 1,
+            line: 1,
+            objection: 1,
+            card: 1,
+            card_member: 1,
+            recovery: 1,
+        },
     };
     for (_, template) in web::entity_routes()
         .into_iter()
