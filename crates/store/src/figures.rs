@@ -325,6 +325,14 @@ pub struct ActiveWarning {
     pub p_shortfall_ppm: i64,
 }
 
+impl ActiveWarning {
+    /// P(shortfall) as a percentage with one decimal ("12.3%").
+    pub fn percent(&self) -> String {
+        let tenths = (self.p_shortfall_ppm + 500) / 1000;
+        format!("{}.{}%", tenths / 10, tenths % 10)
+    }
+}
+
 /// The warnings in force for an area (region code prefix: the pools it contains). Reads the
 /// few rows with `warning = 1` by index; what a page adds for the banner.
 pub async fn active_warnings(conn: &mut Conn, area_prefix: &str) -> Result<Vec<ActiveWarning>> {

@@ -5,6 +5,7 @@ pub mod api;
 pub mod claims;
 pub mod design;
 pub mod error;
+pub mod figures;
 pub mod forms;
 pub mod fund;
 pub mod hospitals;
@@ -315,6 +316,14 @@ fn route_table() -> RouteTable {
             reports::export,
         )
         .get("/years/{year}/notice", Entity, reports::notice)
+        // The year's figures (统计, with their workbook) and the fund dashboard (基金看板).
+        .get("/years/{year}/figures", Entity, figures::figures)
+        .get(
+            "/years/{year}/figures/{name}",
+            EntityAt(&["/years/{year}/figures/figures.xlsx"]),
+            figures::export,
+        )
+        .get("/years/{year}/dashboard", Entity, figures::dashboard)
         .get("/api/v1/regions/{code}", Entity, api::region)
         .get("/api/v1/households/{id}", Entity, api::household)
         .get("/api/v1/members/{id}", Entity, api::member)

@@ -23,6 +23,8 @@ pub struct Nav {
     pub csrf: String,
     pub can_import: bool,
     pub can_audit: bool,
+    /// 风险预警 in force for the viewer's area (read once per request by `Staff`).
+    pub warnings: Vec<app::figures::ActiveWarning>,
     /// 发放: payout officers (batches) and reviewers (objections, card changes).
     pub can_payout: bool,
 }
@@ -36,6 +38,7 @@ impl Nav {
             csrf: staff.csrf().to_string(),
             can_import: a.roster_writer().is_some(),
             can_audit: a.audit_reader().is_some(),
+            warnings: staff.warnings.clone(),
             can_payout: a.payout_officer().is_some() || a.claim_reviewer().is_some(),
         })
     }

@@ -26,6 +26,8 @@ pub fn client_ip(parts: &Parts) -> String {
 pub struct Staff {
     pub signed_in: SignedIn,
     pub token: String,
+    /// The 风险预警 the page banner shows (town and county admins; one indexed read).
+    pub warnings: Vec<app::figures::ActiveWarning>,
 }
 
 impl Staff {
@@ -71,7 +73,26 @@ impl FromRequestParts<AppState> for Staff {
             .ok_or_else(|| wrap(AppError::Unauthenticated))?;
         let ip = client_ip(parts);
         match state.app.session(&token, &ip).await {
-            Ok(signed_in) => Ok(Staff { signed_in, token }),
+            Ok(signed_in) => {
+                // A banner that cannot be read must not take the page down with it.
+                let warnings = if api {
+                    Vec::new()
+                } else {
+                    state
+                        .app
+                        .fund_warnings(&signed_in.actor)
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::warn!("风险预警 banner: {e}");
+                            Vec::new()
+                        })
+                };
+                Ok(Staff {
+                    signed_in,
+                    token,
+                    warnings,
+                })
+            }
             Err(e) => Err(wrap(e)),
         }
     }

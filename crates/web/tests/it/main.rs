@@ -2,6 +2,7 @@
 
 mod claims;
 mod common;
+mod figures;
 mod hospitals;
 mod hostile;
 mod import;
