@@ -170,6 +170,9 @@ impl App {
         if !accepts_objections(&batch, self.today()) {
             return Err(AppError::Conflict("公示期已结束，不再受理异议".into()));
         }
+        // Count-then-insert: on PostgreSQL (READ COMMITTED) parallel submissions would each
+        // count the same earlier ones and all pass; the pool's head row queues them.
+        store::ledger::lock_pool(&mut tx, &batch.pool_code).await?;
         let line = store::payout::get_line(&mut tx, &store::Scope::all(), input.line_id)
             .await?
             .filter(|l| l.batch_id == batch.id && l.state == LineState::Pending)
