@@ -177,6 +177,8 @@ struct NoticeHead {
     start: String,
     end: String,
     chain_head: String,
+    /// The chain head in groups of eight, for a line break between them on a phone.
+    chain_groups: Vec<String>,
     count: usize,
     total: String,
     show_drg: bool,
@@ -197,6 +199,13 @@ impl NoticeHead {
             start: n.batch.notice_start.to_string(),
             end: n.batch.notice_end.to_string(),
             chain_head: n.batch.chain_head.clone(),
+            chain_groups: n
+                .batch
+                .chain_head
+                .as_bytes()
+                .chunks(8)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect(),
             count: n.count,
             total: n.total.to_string(),
             show_drg: n.lines.iter().any(|l| l.drg_name.is_some()),

@@ -118,7 +118,7 @@ async fn notice_public_and_objections(backend: Backend) {
     let page = resident.get(&format!("/public/notices/{batch_no}")).await;
     assert_eq!(page.status, 200);
     assert!(page.has("医疗互助金发放公示（批次"));
-    assert!(page.has(&notice.batch.chain_head));
+    assert!(page.has(&format!("hash={}", notice.batch.chain_head)));
     assert!(page.has("/public/verify"));
     assert!(page.has("村委会或乡镇医保办"));
     for l in &notice.lines {
@@ -214,6 +214,18 @@ async fn notice_public_and_objections(backend: Backend) {
     assert!(fourth.has("提交过于频繁"));
     assert_eq!(objections(&w.t.app).await, 3);
 
+    // A burst of parallel submissions does not get past the throttle either.
+    let burst = resident
+        .post_form_parallel(6, &form, &[("phone", "13700137000"), ("text", "金额不对")])
+        .await;
+    let statuses: Vec<u16> = burst.iter().map(|p| p.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(objections(&w.t.app).await, 6);
+
     // After the notice period: the same notice refuses objections (a server whose clock is two
     // months on, on the same database).
     let url = w.t.app.db.pool().connect_options().database_url.to_string();
@@ -233,7 +245,7 @@ async fn notice_public_and_objections(backend: Backend) {
         .await;
     assert_eq!(refused.status, 409);
     assert!(refused.has("公示期已结束"));
-    assert_eq!(objections(&w.t.app).await, 3);
+    assert_eq!(objections(&w.t.app).await, 6);
 }
 
 on_both_backends!(notice_public_and_objections);
