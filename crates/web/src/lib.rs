@@ -225,6 +225,7 @@ fn route_table() -> RouteTable {
             Entity,
             payout::announcement,
         )
+        .get("/payout/print.css", Nothing, payout::print_css)
         .get("/years", Nothing, years::years)
         .get("/years/new", Nothing, years::new_year_form)
         .post("/years/new", Nothing, years::new_year)

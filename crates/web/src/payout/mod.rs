@@ -16,7 +16,7 @@ pub mod review;
 
 pub use bank::{file, line_result, results};
 pub use batches::{approve, batch, batches, create, new_form};
-pub use recovery::{announcement, receipt, recover, recoveries, recovery};
+pub use recovery::{announcement, print_css, receipt, recover, recoveries, recovery};
 pub use review::{cards, decide_card, decide_objection, objections, record_card};
 
 pub(crate) use review::CardSection;

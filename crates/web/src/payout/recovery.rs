@@ -12,7 +12,7 @@ use app::payout::RecoveryView;
 use app::AppError;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use domain::RecoveryId;
@@ -243,7 +243,6 @@ pub async fn receipt(
 #[derive(Template)]
 #[template(path = "payout_announcement.html")]
 struct AnnouncementPage {
-    nav: Option<Nav>,
     r: RecoveryRow,
     reason: String,
     pool_name: String,
@@ -251,7 +250,8 @@ struct AnnouncementPage {
     today: String,
 }
 
-/// The printable 追回通报 (A4): masked name, village, amount, the finding.
+/// The printable 追回通报 (A4, its own sheet without the site's header): masked name, village,
+/// amount, the finding.
 pub async fn announcement(
     State(state): State<AppState>,
     staff: Staff,
@@ -262,7 +262,6 @@ pub async fn announcement(
     Ok(render(
         StatusCode::OK,
         &AnnouncementPage {
-            nav: Nav::of(&staff),
             r: row(&v),
             reason: v.recovery.reason.clone(),
             pool_name: v.pool_name.clone(),
@@ -274,3 +273,30 @@ pub async fn announcement(
         },
     ))
 }
+
+/// The announcement's print stylesheet: an A4 page, the notice's typography.
+pub async fn print_css() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        PRINT_CSS,
+    )
+        .into_response()
+}
+
+const PRINT_CSS: &str = "\
+@page { size: A4 portrait; margin: 20mm 18mm; }
+body.print-sheet { background: #fff; }
+.announcement { max-width: 210mm; margin: 0 auto; padding: 12mm 14mm; background: #fff; font-size: 12pt; line-height: 1.9; }
+.announcement h1 { text-align: center; font-size: 18pt; line-height: 1.5; margin-bottom: 1.2em; }
+.announcement p { text-indent: 2em; margin: .6em 0; }
+.announcement .signature { text-align: right; text-indent: 0; margin-top: 3em; }
+@media print {
+  .noprint { display: none; }
+  body.print-sheet { margin: 0; padding: 0; }
+  .announcement { padding: 0; max-width: none; }
+}
+";

@@ -492,6 +492,9 @@ async fn batch_from_preview_to_results(backend: Backend) {
     let announcement = reviewer.get(&format!("{rec_path}/announcement")).await;
     assert_eq!(announcement.status, 200);
     assert!(announcement.has("追回通报") && announcement.has("伪造住院费用清单"));
+    assert!(announcement.has("/payout/print.css"));
+    let css = reviewer.get("/payout/print.css").await;
+    assert!(css.has("size: A4"));
     let rpage = town.get(rec_path).await;
     let too_much = town
         .post_form(
