@@ -9,7 +9,9 @@ use super::common::*;
 use crate::on_both_backends;
 use app::payout::{CardInput, LineOutcome, ObjectionInput};
 use app::{Actor, App, Clock};
-use domain::{BatchId, BatchStatus, ClaimId, ClaimStatus, LineState, ObjectionStatus, Role};
+use domain::{
+    BatchId, BatchStatus, CardStatus, ClaimId, ClaimStatus, LineState, ObjectionStatus, Role,
+};
 use store::sqlx_reexport as sqlx;
 
 /// The payout entities of one town, for the area walk.
@@ -145,7 +147,13 @@ pub async fn payout_in(app: &App, town: &str) -> PayoutIds {
         .await
         .unwrap();
     let recovery = later
-        .recover_claim(&r, &reviewer, line.claim_id, "伪造住院费用清单", "医院核查函")
+        .recover_claim(
+            &r,
+            &reviewer,
+            line.claim_id,
+            "伪造住院费用清单",
+            "医院核查函",
+        )
         .await
         .unwrap();
     PayoutIds {
@@ -471,6 +479,44 @@ async fn batch_from_preview_to_results(backend: Backend) {
     }
     let view = t.app.batch(&Actor::system(), id).await.unwrap();
     assert_eq!(view.batch.status, BatchStatus::Closed);
+
+    // A paid member's new card waits for a reviewer (not its clerk), who confirms it.
+    let paid_member = view.lines.iter().find(|l| l.seq == 1).unwrap().member_id;
+    let new_card = card_number(900_000 + paid_member as u64);
+    let pending = town
+        .post_form(
+            &format!("/members/{paid_member}/cards"),
+            &[
+                ("csrf", &csrf),
+                ("bank_name", "沂源农商银行"),
+                ("card_number", &new_card),
+            ],
+        )
+        .await;
+    assert_eq!(pending.status, 200, "{}", pending.body);
+    assert!(pending.has("须由审核员确认后生效"), "{}", pending.body);
+    let card = t
+        .app
+        .member_cards(&system, paid_member)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.status == CardStatus::Pending)
+        .expect("a pending card");
+    let queue = reviewer.get("/payout/cards").await;
+    assert!(queue.has(&card.masked), "{}", queue.body);
+    let confirmed = reviewer
+        .post_form(
+            &format!("/members/{paid_member}/cards/{}/decide", card.id),
+            &[("csrf", &queue.csrf()), ("decision", "confirm")],
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert!(confirmed.has("银行卡变更已处理"));
+    let now_active = t.app.member_cards(&system, paid_member).await.unwrap();
+    assert!(now_active
+        .iter()
+        .any(|c| c.id == card.id && c.status == CardStatus::Active));
 
     // The paid claim's page offers the reviewer recovery; the recovery has its announcement.
     let claim_page = reviewer.get(&format!("/claims/{}", claim_of(1))).await;
