@@ -67,6 +67,90 @@ pub struct DesignSummary {
     pub histogram: Vec<(i64, f64)>,
     pub min_amount_fen: i64,
     pub max_amount_fen: i64,
+    /// The weight the programme's own experience got in the frequency level (Bühlmann–Straub
+    /// credibility Z, 0 = the model alone), and from how many past years.
+    #[serde(default)]
+    pub credibility: f64,
+    #[serde(default)]
+    pub experience_years: u32,
+}
+
+/// One past year of the pool for the credibility blend: its thresholds, its enrolled risk
+/// profile (exposure) and its subsidised claims by class and DRG.
+#[derive(Debug, Clone)]
+pub struct PastYear {
+    pub thresholds: Thresholds,
+    pub profile: Vec<(i64, i64, String, bool, i64)>,
+    pub claims: Vec<(i64, i64, String, String, i64)>,
+}
+
+/// Up to three earlier years of the pool whose period has ended (a year still running would
+/// show too few claims), most recent first.
+async fn past_years(
+    conn: &mut store::Conn,
+    scope: &store::Scope,
+    year: &Year,
+    today: chrono::NaiveDate,
+) -> AppResult<Vec<PastYear>> {
+    let mut out = Vec::new();
+    let mut prev = year.row.previous_year_id;
+    while let Some(id) = prev {
+        if out.len() == 3 {
+            break;
+        }
+        let y = load_year(conn, scope, id).await?;
+        prev = y.row.previous_year_id;
+        let ended = chrono::NaiveDate::parse_from_str(&y.row.period_end, "%Y-%m-%d")
+            .is_ok_and(|e| e < today);
+        if !ended {
+            continue;
+        }
+        out.push(PastYear {
+            thresholds: thresholds(&y.rules),
+            profile: store::enrolment::risk_profile(conn, id).await?,
+            claims: store::figures::experience_claims(conn, id).await?,
+        });
+    }
+    Ok(out)
+}
+
+/// The risk model of a design: the calibration prior blended with the pool's past years by
+/// Bühlmann–Straub (`RiskModel::with_experience`: frequency level and DRG relativities).
+fn risk_with_experience(
+    model: &StayModel,
+    version: DrgVersion,
+    thresholds: Thresholds,
+    history: &[PastYear],
+) -> RiskModel {
+    use actuarial::risk::{CredibilityParams, YearExperience};
+    let prior = RiskModel::prior(model, drg_catalogue(version), thresholds);
+    let experience: Vec<YearExperience> = history
+        .iter()
+        .map(|h| {
+            let pop = population(model, &h.profile);
+            let mut claims = Vec::new();
+            for (age, sex, insurance, drg, n) in &h.claims {
+                let sex = if *sex == 1 { Sex::Male } else { Sex::Female };
+                let ins = InsuranceType::from_code(insurance).unwrap_or(InsuranceType::Resident);
+                let c = class_index(model, (*age).max(0) as u32, sex, ins);
+                for _ in 0..(*n).clamp(0, 1_000_000) {
+                    claims.push((c, drg.clone()));
+                }
+            }
+            YearExperience {
+                exposure: pop.members.iter().map(|(a, b)| (a + b) as f64).collect(),
+                thresholds: Some(h.thresholds),
+                claims,
+            }
+        })
+        .filter(|y| y.exposure.iter().sum::<f64>() > 0.0)
+        .collect();
+    if experience.is_empty() {
+        return prior;
+    }
+    prior.with_experience(&experience, CredibilityParams::default(), &|t| {
+        RiskModel::prior(model, drg_catalogue(version), t)
+    })
 }
 
 /// One line of a design's table.
@@ -196,6 +280,7 @@ impl App {
         let version = drg_version(&year.rules.drg_version)?;
         let money = money_available(&mut conn, &year).await?;
         let profile = store::enrolment::risk_profile(&mut conn, year_id).await?;
+        let history = past_years(&mut conn, mgr.scope(), &year, self.today()).await?;
         drop(conn);
         if money.available.fen() <= 0 {
             return Err(AppError::Invalid(
@@ -211,7 +296,7 @@ impl App {
         let (summary, lines) = tokio::task::spawn_blocking({
             let rules = rules.clone();
             let year_rules = year.rules.clone();
-            move || compute(version, &year_rules, &rules, &profile, &targets, money)
+            move || compute(version, &year_rules, &rules, &profile, &history, &targets, money)
         })
         .await
         .map_err(|e| AppError::Internal(e.into()))??;
@@ -466,6 +551,7 @@ fn compute(
     year_rules: &scheme::SchemeRules,
     rules: &DesignRules,
     profile: &[(i64, i64, String, bool, i64)],
+    history: &[PastYear],
     targets: &DesignTargets,
     money: crate::fund::MoneyAvailable,
 ) -> AppResult<(DesignSummary, Vec<DesignLine>)> {
@@ -476,8 +562,7 @@ fn compute(
             "本年度尚无参保人员，无法设计补助标准".into(),
         ));
     }
-    let catalogue = drg_catalogue(version);
-    let risk = RiskModel::prior(&model, catalogue, rules.thresholds);
+    let risk = risk_with_experience(&model, version, rules.thresholds, history);
     let d = design(&risk, rules, &pop, targets)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("design: {e}")))?;
     let (_, dist) = evaluate(
@@ -523,6 +608,8 @@ fn compute(
             histogram: histogram(&dist),
             min_amount_fen: paid.iter().copied().min().unwrap_or(0),
             max_amount_fen: paid.iter().copied().max().unwrap_or(0),
+            credibility: risk.credibility,
+            experience_years: history.len() as u32,
         },
         lines,
     ))

@@ -163,6 +163,9 @@ pub struct Dashboard {
     pub year: Year,
     /// The published design's budget, expected payout, 5/50/95% quantiles (fen).
     pub design: Option<(i64, f64, [i64; 3])>,
+    /// The weight the published design gave the pool's past years (credibility Z) and how
+    /// many years it had.
+    pub experience: Option<(f64, u32)>,
     pub path: Vec<PathPoint>,
     pub forecast: Option<ForecastView>,
 }
@@ -324,6 +327,9 @@ impl App {
             });
         }
         Ok(Dashboard {
+            experience: design
+                .as_ref()
+                .map(|(_, _, s, _)| (s.credibility, s.experience_years)),
             design: design.map(|(_, _, s, _)| {
                 let (_, q05, q50, q95) = quantiles.unwrap_or_default();
                 (s.budget_fen, s.expected_payout_fen, [q05, q50, q95])

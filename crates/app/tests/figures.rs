@@ -36,6 +36,8 @@ struct World {
     members: Vec<(i64, i64, String)>,
     hospital: i64,
     card_seq: i64,
+    /// The year new claims are filed in (`year_id` unless a test says otherwise).
+    claim_year: i64,
 }
 
 async fn world(backend: Backend) -> World {
@@ -106,6 +108,7 @@ async fn world(backend: Backend) -> World {
         members,
         hospital,
         card_seq: 0,
+        claim_year: year_id,
     }
 }
 
@@ -134,7 +137,7 @@ impl World {
              $4, $5, 'clerk', $6, $7, $8, $8, 'resident', 1, $9, 0, 0, 0, $9, 'S', $10, $8, 'test', \
              $8, $11, $12, $13) RETURNING id",
         )
-        .bind(self.year_id)
+        .bind(self.claim_year)
         .bind(TOWN)
         .bind(member)
         .bind(household)
@@ -400,6 +403,79 @@ async fn the_warning_crosses_once(backend: Backend) {
     w.finish().await;
 }
 
+/// The one-click design weighs the pool's own past year (Bühlmann–Straub) and says how much.
+async fn the_design_weighs_past_experience(backend: Backend) {
+    let mut w = world(backend).await;
+    let system = Actor::system();
+    let mut conn = w.app.db.acquire().await.unwrap();
+    let (prev, prev_end): (i64, String) = sqlx::query_as(
+        "SELECT p.id, p.period_end FROM scheme_years y JOIN scheme_years p ON p.id = y.previous_year_id \
+         WHERE y.id = $1",
+    )
+    .bind(w.year_id)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT m.id, m.household_id, m.village_code FROM enrolment_members e \
+         JOIN members m ON m.id = e.member_id \
+         WHERE e.year_id = $1 AND e.included = 1 AND e.active = 1 ORDER BY m.id LIMIT 40",
+    )
+    .bind(prev)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    assert!(!rows.is_empty(), "members enrolled in the previous year");
+    // Before the previous year has ended: no experience yet.
+    let early = w
+        .app
+        .run_design(&system.scheme_manager().unwrap(), &system, w.year_id, Default::default())
+        .await
+        .unwrap();
+    let early = w.app.design(&system, w.year_id, early).await.unwrap();
+    let prev_over = chrono::NaiveDate::parse_from_str(&prev_end, "%Y-%m-%d").unwrap()
+        < w.app.today();
+    if !prev_over {
+        assert_eq!(early.summary.experience_years, 0);
+        assert_eq!(early.summary.credibility, 0.0);
+    }
+    // Many subsidised claims in the previous year.
+    let first = w.members.len();
+    w.members.extend(rows);
+    w.claim_year = prev;
+    for i in 0..120 {
+        w.claim(Stay {
+            member: first + i % (w.members.len() - first),
+            status: ClaimStatus::Paid,
+            amount_yuan: 1_000,
+            oop_yuan: 4_000,
+            drg: ("ES21", "呼吸系统感染/炎症，伴并发症"),
+            paid_in: None,
+            received_in: 0,
+        })
+        .await;
+    }
+    // Once that year is over, the design blends it in.
+    let later = chrono::NaiveDate::parse_from_str(&prev_end, "%Y-%m-%d").unwrap() + chrono::Days::new(1);
+    let later = later.and_hms_opt(4, 0, 0).unwrap().and_utc().max(w.app.now());
+    let app = w.app.clone().with_clock(app::Clock::fixed(later));
+    let id = app
+        .run_design(&system.scheme_manager().unwrap(), &system, w.year_id, Default::default())
+        .await
+        .unwrap();
+    let run = app.design(&system, w.year_id, id).await.unwrap();
+    assert_eq!(run.summary.experience_years, 1);
+    assert!(
+        run.summary.credibility > 0.0 && run.summary.credibility < 1.0,
+        "{}",
+        run.summary.credibility
+    );
+    // Far more claims than the model expects of so few members: the expected payout rises.
+    assert!(run.summary.expected_payout_fen > early.summary.expected_payout_fen);
+    w.finish().await;
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -413,4 +489,8 @@ macro_rules! on_both {
     };
 }
 
-on_both!(known_claims_give_known_figures, the_warning_crosses_once);
+on_both!(
+    known_claims_give_known_figures,
+    the_warning_crosses_once,
+    the_design_weighs_past_experience
+);

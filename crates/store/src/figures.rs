@@ -406,3 +406,26 @@ pub async fn years_to_forecast(conn: &mut Conn, before: &str) -> Result<Vec<i64>
     .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
+
+/// A past year's subsidised claims for the design's credibility (approved, in a batch or paid),
+/// counted by the member's risk class as enrolled that year and the DRG: (age, sex, insurance,
+/// DRG code, claims). Aggregated by the database.
+pub async fn experience_claims(
+    conn: &mut Conn,
+    year_id: i64,
+) -> Result<Vec<(i64, i64, String, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT e.age, e.sex, e.insurance, c.drg_code, CAST(COUNT(*) AS BIGINT) FROM claims c \
+         JOIN enrolment_members e ON e.year_id = c.year_id AND e.member_id = c.member_id \
+           AND e.active = 1 AND e.included = 1 \
+         WHERE c.year_id = $1 AND c.status IN ('approved', 'in_batch', 'paid') AND c.drg_code <> '' \
+         GROUP BY e.age, e.sex, e.insurance, c.drg_code",
+    )
+    .bind(year_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect())
+}
