@@ -86,7 +86,7 @@ pub struct PastYear {
 
 /// Up to three earlier years of the pool whose period has ended (a year still running would
 /// show too few claims), most recent first.
-async fn past_years(
+pub(crate) async fn past_years(
     conn: &mut store::Conn,
     scope: &store::Scope,
     year: &Year,
@@ -116,7 +116,7 @@ async fn past_years(
 
 /// The risk model of a design: the calibration prior blended with the pool's past years by
 /// Bühlmann–Straub (`RiskModel::with_experience`: frequency level and DRG relativities).
-fn risk_with_experience(
+pub(crate) fn risk_with_experience(
     model: &StayModel,
     version: DrgVersion,
     thresholds: Thresholds,

@@ -27,7 +27,7 @@ use crate::year::{load_year, Year};
 use crate::{App, AppError, AppResult};
 use actuarial::design::{Population, SchemeRules as DesignRules};
 use actuarial::reforecast::{reforecast, DelayModel, ReforecastInput};
-use actuarial::risk::{class_count, class_index, RiskModel, Thresholds};
+use actuarial::risk::{class_count, class_index, Thresholds};
 use chrono::{Datelike, NaiveDate};
 use domain::{ClaimStatus, Fen, InsuranceType, Role, Sex};
 use store::figures::{DrgSum, Forecast, PaidSums};
@@ -358,6 +358,9 @@ impl App {
         let profile = store::enrolment::risk_profile(&mut conn, year_id).await?;
         let money = crate::fund::money_available(&mut conn, &year).await?;
         let (decided, committed) = store::figures::committed(&mut conn, year_id).await?;
+        // The same model the design priced: the prior blended with the pool's ended past years.
+        let history =
+            crate::design::past_years(&mut conn, &store::Scope::all(), &year, self.today()).await?;
         drop(conn);
         let elapsed = elapsed_share(&year, self.today());
         let budget = if money.available.fen() > 0 {
@@ -369,7 +372,10 @@ impl App {
         let rules = year.rules.clone();
         let version = summary.drg_version.clone();
         let r = tokio::task::spawn_blocking(move || {
-            compute_forecast(&rules, &params, &version, &lines, &profile, budget, elapsed, decided, committed)
+            compute_forecast(
+                &rules, &params, &version, &lines, &profile, &history, budget, elapsed, decided,
+                committed,
+            )
         })
         .await
         .map_err(|e| AppError::Internal(e.into()))??;
@@ -533,6 +539,7 @@ fn compute_forecast(
     drg_version: &str,
     lines: &[DesignLine],
     profile: &[(i64, i64, String, bool, i64)],
+    history: &[crate::design::PastYear],
     budget_fen: i64,
     elapsed: f64,
     decided: i64,
@@ -574,7 +581,7 @@ fn compute_forecast(
     if population.total() == 0 {
         return Err(AppError::Invalid("本年度尚无参保人员，无法预测".into()));
     }
-    let risk = RiskModel::prior(&model, sim::drg_catalogue(version), thresholds);
+    let risk = crate::design::risk_with_experience(&model, version, thresholds, history);
     let amounts: Vec<i64> = risk
         .drgs
         .iter()
