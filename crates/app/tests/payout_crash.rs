@@ -822,9 +822,9 @@ async fn approval_killed_at_an_await(backend: Backend) {
             .unwrap();
         let revision = w.batch(id).await.batch.revision;
         let done = DropAfter {
-            inner: Some(Box::pin(w.late.approve_batch(
-                &approving, &approver, id, revision,
-            ))),
+            inner: Some(Box::pin(
+                w.late.approve_batch(&approving, &approver, id, revision),
+            )),
             polls,
         }
         .await;
@@ -857,22 +857,20 @@ async fn approval_killed_at_an_await(backend: Backend) {
     cleanup(&w).await;
 }
 
-/// SQLite: ignored because of sqlx 0.8.6 — a `BEGIN IMMEDIATE` whose future is dropped after
-/// the connection's worker thread ran it and sent the acknowledgement (but before the future
-/// received it) leaves the pooled connection inside a transaction that nobody owns: the next
-/// `begin_write` on it fails with "attempted to call begin_with at non-zero transaction depth"
-/// (and the open transaction holds the database's write lock). Run with `--ignored` to see it.
+/// SQLite. Before `store::Db` began its transactions in a task of their own, a `BEGIN
+/// IMMEDIATE` whose future was dropped after the connection's worker ran it (sqlx 0.8.6) left
+/// the pooled connection inside a transaction nobody owned: the next `begin_write` on it failed
+/// with "attempted to call begin_with at non-zero transaction depth".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "sqlx 0.8.6 SQLite: a cancelled BEGIN can leave the pooled connection in a transaction"]
 async fn approval_killed_at_an_await_sqlite() {
     approval_killed_at_an_await(Backend::Sqlite).await;
 }
 
-/// PostgreSQL: ignored for now — after approvals killed at their first awaits, a claim
+/// PostgreSQL. Before the same change, after approvals killed at their first awaits a claim
 /// inserted later with a plain (autocommit) statement on a pooled connection was not visible
-/// to others ("claim lost"): the connection was still inside a transaction nobody owned.
+/// to others ("claim lost"): the connection was still inside a transaction nobody owned
+/// (launchbadge/sqlx#4393).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a dropped approval can leave a pooled PostgreSQL connection inside a transaction"]
 async fn approval_killed_at_an_await_postgres() {
     approval_killed_at_an_await(Backend::Postgres).await;
 }

@@ -156,7 +156,7 @@ impl Db {
     }
 
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.pool.begin().await?)
+        self.begin_detached(None).await
     }
 
     /// A transaction that will write. On SQLite it takes the write lock at BEGIN (IMMEDIATE):
@@ -164,10 +164,31 @@ impl Db {
     /// when another writer committed in between, whereas an immediate one waits its turn under
     /// the busy timeout. PostgreSQL needs no such care (row locks and constraints serialise).
     pub async fn begin_write(&self) -> Result<Tx> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
+        match self.backend {
+            Backend::Sqlite => self.begin_detached(Some("BEGIN IMMEDIATE")).await,
+            Backend::Postgres => self.begin_detached(None).await,
+        }
+    }
+
+    /// Begins in a task of its own, so that `BEGIN` always completes even when the caller is
+    /// dropped meanwhile (a client that disconnects): sqlx 0.8 hands a connection whose `BEGIN`
+    /// was cancelled mid-flight back to the pool still inside a transaction (launchbadge/sqlx
+    /// #4393), and the next borrower's writes would vanish in it. Completed here, an abandoned
+    /// transaction is dropped as a whole and rolled back.
+    async fn begin_detached(&self, statement: Option<&'static str>) -> Result<Tx> {
+        let pool = self.pool.clone();
+        let task = tokio::spawn(async move {
+            match statement {
+                Some(s) => pool.begin_with(s).await,
+                None => pool.begin().await,
+            }
+        });
+        match task.await {
+            Ok(tx) => Ok(tx?),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // The runtime is shutting down.
+            Err(_) => Err(StoreError::Sqlx(sqlx::Error::PoolClosed)),
+        }
     }
 
     pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {

@@ -527,6 +527,53 @@ pub async fn lines(conn: &mut Conn, scope: &Scope, batch_id: BatchId) -> Result<
     rows.iter().map(line).collect()
 }
 
+/// One page of a batch's lines inside `scope`, in sequence order (a batch page shows a page,
+/// whatever the batch's size).
+pub async fn lines_page(
+    conn: &mut Conn,
+    scope: &Scope,
+    batch_id: BatchId,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Line>> {
+    let sql = format!(
+        "SELECT {LINE_COLUMNS} FROM payout_lines l JOIN regions r ON r.code = l.village_code \
+         WHERE l.batch_id = $1 AND l.village_code LIKE $2 ORDER BY l.seq LIMIT $3 OFFSET $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(batch_id.0)
+        .bind(scope.like())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(line).collect()
+}
+
+/// Batches inside `scope` with what each pays (live lines: pending or paid), newest first; one
+/// query.
+pub async fn batch_summaries(
+    conn: &mut Conn,
+    scope: &Scope,
+    limit: i64,
+) -> Result<Vec<(Batch, i64, Fen)>> {
+    let sql = format!(
+        "SELECT {BATCH_COLUMNS}, \
+         CAST((SELECT COUNT(*) FROM payout_lines l WHERE l.batch_id = b.id AND l.live = 1) AS BIGINT) AS n, \
+         CAST(COALESCE((SELECT SUM(l.amount_fen) FROM payout_lines l WHERE l.batch_id = b.id AND l.live = 1), 0) AS BIGINT) AS total \
+         FROM payout_batches b WHERE {BATCH_IN_SCOPE} ORDER BY b.id DESC LIMIT $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(scope.like())
+        .bind(scope.prefix())
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((batch(r)?, r.try_get("n")?, Fen(r.try_get("total")?))))
+        .collect()
+}
+
 pub async fn get_line(conn: &mut Conn, scope: &Scope, id: LineId) -> Result<Option<Line>> {
     let sql = format!(
         "SELECT {LINE_COLUMNS} FROM payout_lines l JOIN regions r ON r.code = l.village_code \
@@ -653,6 +700,11 @@ pub async fn set_line_state(conn: &mut Conn, id: LineId, r: &LineResult<'_>) -> 
 
 /// Moves every claim of the batch's lines in `line_state` from `from` to `to` (one statement,
 /// whatever the batch's size) and writes each one's history line.
+///
+/// `status || ''` keeps PostgreSQL from starting at the claims' status index: its statistics,
+/// taken before the batch existed, say almost no claim has the status, and a plan that scans
+/// the batch's lines once per such claim took 7 s for 10,000 lines; from the lines it takes
+/// well under one.
 pub async fn move_batch_claims(
     conn: &mut Conn,
     batch_id: BatchId,
@@ -663,7 +715,7 @@ pub async fn move_batch_claims(
         "INSERT INTO claim_events (claim_id, at, by_user, kind, from_status, to_status, note) \
          SELECT c.id, $3, $4, $5, c.status, $6, $7 FROM claims c \
          JOIN payout_lines l ON l.claim_id = c.id \
-         WHERE l.batch_id = $1 AND l.state = $2 AND c.status = $8",
+         WHERE l.batch_id = $1 AND l.state = $2 AND c.status || '' = $8",
     )
     .bind(batch_id.0)
     .bind(line_state.code())
@@ -676,7 +728,7 @@ pub async fn move_batch_claims(
     .execute(&mut *conn)
     .await?;
     let done = sqlx::query(
-        "UPDATE claims SET status = $3, revision = revision + 1 WHERE status = $4 AND id IN \
+        "UPDATE claims SET status = $3, revision = revision + 1 WHERE status || '' = $4 AND id IN \
          (SELECT claim_id FROM payout_lines WHERE batch_id = $1 AND state = $2)",
     )
     .bind(batch_id.0)

@@ -317,14 +317,31 @@ impl App {
         Ok(store::payout::batches(&mut conn, &actor.scope(), 200).await?)
     }
 
-    /// A batch with its lines in the actor's area, totals by village and its objections.
+    /// Batches the actor can see with their line count and money, newest first (one query).
+    pub async fn batch_summaries(
+        &self,
+        actor: &Actor,
+    ) -> AppResult<Vec<(store::payout::Batch, i64, domain::Fen)>> {
+        let mut conn = self.db.acquire().await?;
+        Ok(store::payout::batch_summaries(&mut conn, &actor.scope(), 200).await?)
+    }
+
+    /// A batch with the first page of its lines in the actor's area, totals by village and its
+    /// objections.
     pub async fn batch(&self, actor: &Actor, id: BatchId) -> AppResult<BatchView> {
+        self.batch_page(actor, id, 0).await
+    }
+
+    /// A batch with page `page` (from 0) of its lines ([`super::LINES_PER_PAGE`] a page).
+    pub async fn batch_page(&self, actor: &Actor, id: BatchId, page: u32) -> AppResult<BatchView> {
         let mut conn = self.db.acquire().await?;
         let scope = actor.scope();
         let batch = store::payout::get_batch(&mut conn, &scope, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let lines = store::payout::lines(&mut conn, &scope, id).await?;
+        let per = super::LINES_PER_PAGE;
+        let lines =
+            store::payout::lines_page(&mut conn, &scope, id, i64::from(page) * per, per).await?;
         let villages = store::payout::village_totals(&mut conn, &scope, id).await?;
         let objections = store::payout::objections(&mut conn, &scope, Some(id), 500).await?;
         let year = crate::year::load_year(&mut conn, &store::Scope::all(), batch.year_id).await?;

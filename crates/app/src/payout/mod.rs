@@ -26,12 +26,18 @@ use domain::{BatchStatus, Fen, LineState, ObjectionStatus};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+/// Lines a batch page shows at a time.
+pub const LINES_PER_PAGE: i64 = 200;
+
 /// A batch as its page shows it.
 #[derive(Debug, Clone)]
 pub struct BatchView {
     pub batch: store::payout::Batch,
     pub year_label: String,
+    /// One page of the lines in the viewer's area (`page`, from 0; `pages` in all).
     pub lines: Vec<store::payout::Line>,
+    pub page: u32,
+    pub pages: u32,
     pub villages: Vec<VillageLines>,
     pub objections: Vec<store::payout::Objection>,
     pub open_objections: usize,
@@ -84,19 +90,26 @@ impl BatchView {
             };
             *slot = (t.lines, t.total);
         }
-        let live: Vec<_> = lines
+        // What the batch pays: its live lines (pending or paid), from the village totals.
+        let count: i64 = villages.iter().map(|v| v.pending.0 + v.paid.0).sum();
+        let total = Fen::checked_sum(villages.iter().flat_map(|v| [v.pending.1, v.paid.1]))
+            .unwrap_or(Fen(0));
+        let all: i64 = villages
             .iter()
-            .filter(|l| matches!(l.state, LineState::Pending | LineState::Paid))
-            .collect();
-        let total = Fen::checked_sum(live.iter().map(|l| l.amount)).unwrap_or(Fen(0));
+            .map(|v| v.pending.0 + v.paid.0 + v.failed.0 + v.removed.0)
+            .sum();
         let approvable_from = batch.notice_end.succ_opt().unwrap_or(batch.notice_end);
         BatchView {
             open_objections: objections
                 .iter()
                 .filter(|o| o.status == ObjectionStatus::Open)
                 .count(),
-            count: live.len(),
+            count: usize::try_from(count).unwrap_or(0),
             total,
+            page: 0,
+            pages: u32::try_from((all + LINES_PER_PAGE - 1) / LINES_PER_PAGE)
+                .unwrap_or(1)
+                .max(1),
             approvable_from,
             notice_running: batch.status == BatchStatus::Noticed && today <= batch.notice_end,
             batch,

@@ -47,18 +47,17 @@ struct BatchesPage {
 /// The batches the user can see, and a "new batch" link per open year the officer runs.
 pub async fn batches(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
     let a = staff.actor();
-    let list = state.app.batches(a).await?;
+    let list = state.app.batch_summaries(a).await?;
     let mut rows = Vec::with_capacity(list.len());
-    for b in list {
-        let v = state.app.batch(a, b.id).await?;
+    for (b, count, total) in list {
         rows.push(BatchRow {
             id: b.id,
             batch_no: b.batch_no,
             pool_code: b.pool_code,
             status: b.status.label_zh(),
             notice: format!("{} 至 {}", b.notice_start, b.notice_end),
-            count: v.count,
-            total: v.total.to_string(),
+            count: usize::try_from(count).unwrap_or(0),
+            total: total.to_string(),
         });
     }
     let new_links = match a.payout_officer() {
@@ -298,8 +297,20 @@ pub(crate) async fn build(
     notice: Option<String>,
     error: Option<String>,
 ) -> WebResult<BatchPage> {
+    build_page(state, staff, id, 0, notice, error).await
+}
+
+/// The batch page showing page `lines_page` (from 0) of its lines.
+pub(crate) async fn build_page(
+    state: &AppState,
+    staff: &Staff,
+    id: BatchId,
+    lines_page: u32,
+    notice: Option<String>,
+    error: Option<String>,
+) -> WebResult<BatchPage> {
     let a = staff.actor();
-    let v = state.app.batch(a, id).await?;
+    let v = state.app.batch_page(a, id, lines_page).await?;
     let officer = a
         .payout_officer()
         .is_some_and(|o| o.manages(&v.batch.pool_code));
@@ -408,6 +419,9 @@ pub(crate) async fn build(
 pub struct NoticeQuery {
     #[serde(default)]
     notice: String,
+    /// The page of lines, from 1.
+    #[serde(default)]
+    page: Option<u32>,
 }
 
 pub async fn batch(
@@ -417,7 +431,8 @@ pub async fn batch(
     Query(q): Query<NoticeQuery>,
 ) -> WebResult<Response> {
     let id = batch_id(&batch)?;
-    let page = build(&state, &staff, id, notice_text(&q.notice), None).await?;
+    let lines_page = q.page.unwrap_or(1).max(1) - 1;
+    let page = build_page(&state, &staff, id, lines_page, notice_text(&q.notice), None).await?;
     Ok(render(StatusCode::OK, &page))
 }
 
