@@ -245,8 +245,16 @@ async fn two_approvals_at_once(backend: Backend) {
         }
         let after = w.app.batch(&preparer, id).await.unwrap();
         assert_eq!(after.batch.status, BatchStatus::Approved, "{context}");
-        let winner = if ra.is_ok() { "approver-a" } else { "approver-b" };
-        assert_eq!(after.batch.approved_by.as_deref(), Some(winner), "{context}");
+        let winner = if ra.is_ok() {
+            "approver-a"
+        } else {
+            "approver-b"
+        };
+        assert_eq!(
+            after.batch.approved_by.as_deref(),
+            Some(winner),
+            "{context}"
+        );
         assert!(
             after.lines.iter().all(|l| l.expense_entry.is_some()),
             "{context}"

@@ -456,7 +456,9 @@ async fn the_month(backend: Backend) {
     drop(conn);
     let found = w.app.verify_ledgers().await.unwrap();
     assert!(
-        found.iter().any(|v| matches!(v, Err(b) if matches!(b.reason,
+        found
+            .iter()
+            .any(|v| matches!(v, Err(b) if matches!(b.reason,
             ledger::BreakReason::RecordDisagrees { table: "payout_lines", .. }))),
         "{found:?}"
     );

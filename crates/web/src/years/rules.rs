@@ -112,7 +112,11 @@ impl RulesForm {
             },
             review_above: yuan_plain(r.receipt_review_above),
             notice_days: r.notice_days.to_string(),
-            notice_shows_drg: if r.notice_shows_drg { "on".into() } else { String::new() },
+            notice_shows_drg: if r.notice_shows_drg {
+                "on".into()
+            } else {
+                String::new()
+            },
             shortfall_warning: percent_text(r.shortfall_warning_permille),
             reason: String::new(),
         }
@@ -130,7 +134,10 @@ impl RulesForm {
         if !self.notice_days.trim().is_empty() {
             r.notice_days = parse_number("公示天数", &self.notice_days)?;
             if !(7..=60).contains(&r.notice_days) {
-                return Err(AppError::Invalid("“公示天数”应在 7 至 60 天之间（公示时间不少于7天）".into()).into());
+                return Err(AppError::Invalid(
+                    "“公示天数”应在 7 至 60 天之间（公示时间不少于7天）".into(),
+                )
+                .into());
             }
         }
         r.notice_shows_drg = self.notice_shows_drg == "on";
