@@ -131,6 +131,17 @@ async fn notice_public_and_objections(backend: Backend) {
     assert!(!page.has("病种"));
     assert!(page.has(&format!("/public/notices/{batch_no}/lines/1/object")));
     assert!(page.has(&format!("合计 {} 元", notice.total)));
+    // A page number out of range or not a number shows the nearest page, not an error.
+    for q in ["?page=99", "?page=x", "?page=0"] {
+        let p = resident
+            .get(&format!("/public/notices/{batch_no}{q}"))
+            .await;
+        assert_eq!(p.status, 200, "{q}");
+        assert!(
+            p.has(&format!("/public/notices/{batch_no}/lines/1/object")),
+            "{q}"
+        );
+    }
 
     // The village sheet for the notice board.
     let (village, village_name) = notice.villages[0].clone();
