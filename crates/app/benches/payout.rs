@@ -15,12 +15,11 @@
 //! and the two files.
 //!
 //! Measured (2-core machine shared with other builds): SQLite create 0.2–0.4 s, approve
-//! 1.5–2.2 s, CSV 40–85 ms, xlsx 170–240 ms; PostgreSQL create 1.1–2.1 s, approve 12–22 s (over
-//! the 5 s aim), CSV 57–78 ms, xlsx 190–200 ms. PostgreSQL's approval is almost all
-//! `store::payout::move_batch_claims`: with statistics from before the batch (no claim
-//! `in_batch`) the planner drives both statements from `claims_queue` and probes the batch's
-//! lines once per claim (quadratic); `c.status || '' = $n` (no index on status, so the plan is
-//! driven from the batch's lines) brings the two statements from 7 s each to 0.2–0.8 s.
+//! 1.5–2.2 s, CSV 40–85 ms, xlsx 170–240 ms; PostgreSQL create 1.5–2.1 s, approve 2.6–3.2 s
+//! (create + approve under criterion 4.3–5.7 s), CSV 70–87 ms, xlsx 170–230 ms. PostgreSQL's
+//! approval was 12–22 s before `store::payout::move_batch_claims` wrote `c.status || '' = $n`:
+//! with statistics from before the batch (no claim `in_batch`) the planner drove both
+//! statements from `claims_queue` and probed the batch's lines once per claim (quadratic).
 
 use app::{Actor, App, Clock, PiiKeys};
 use chrono::Days;

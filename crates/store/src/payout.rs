@@ -189,6 +189,8 @@ pub struct Batch {
     pub status: BatchStatus,
     pub notice_start: NaiveDate,
     pub notice_end: NaiveDate,
+    /// The ledger's head when the notice was posted (seq 0: no postings yet), for /public/verify.
+    pub chain_seq: i64,
     pub chain_head: String,
     pub show_drg: bool,
     pub prepared_by: String,
@@ -207,6 +209,7 @@ pub struct NewBatch<'a> {
     pub cutoff_on: NaiveDate,
     pub notice_start: NaiveDate,
     pub notice_end: NaiveDate,
+    pub chain_seq: i64,
     pub chain_head: &'a str,
     pub show_drg: bool,
     pub by: &'a str,
@@ -214,7 +217,7 @@ pub struct NewBatch<'a> {
 }
 
 const BATCH_COLUMNS: &str = "b.id, b.batch_no, b.pool_code, b.year_id, b.cutoff_on, b.status, \
-    b.notice_start, b.notice_end, b.chain_head, b.show_drg, b.prepared_by, b.prepared_at, \
+    b.notice_start, b.notice_end, b.chain_seq, b.chain_head, b.show_drg, b.prepared_by, b.prepared_at, \
     b.approved_by, b.approved_at, b.file_hash, b.closed_at, b.revision";
 
 /// A batch is visible to staff inside its pool or above it (as its year is).
@@ -230,6 +233,7 @@ fn batch(r: &sqlx::any::AnyRow) -> Result<Batch> {
         status: coded(r, "status", BatchStatus::from_code)?,
         notice_start: date(r, "notice_start")?,
         notice_end: date(r, "notice_end")?,
+        chain_seq: r.try_get("chain_seq")?,
         chain_head: r.try_get("chain_head")?,
         show_drg: r.try_get::<i64, _>("show_drg")? == 1,
         prepared_by: r.try_get("prepared_by")?,
@@ -245,8 +249,8 @@ fn batch(r: &sqlx::any::AnyRow) -> Result<Batch> {
 pub async fn insert_batch(conn: &mut Conn, b: &NewBatch<'_>) -> Result<BatchId> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO payout_batches (batch_no, pool_code, year_id, cutoff_on, status, \
-         notice_start, notice_end, chain_head, show_drg, prepared_by, prepared_at) \
-         VALUES ($1, $2, $3, $4, 'noticed', $5, $6, $7, $8, $9, $10) RETURNING id",
+         notice_start, notice_end, chain_head, show_drg, prepared_by, prepared_at, chain_seq) \
+         VALUES ($1, $2, $3, $4, 'noticed', $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(b.batch_no)
     .bind(b.pool_code)
@@ -258,6 +262,7 @@ pub async fn insert_batch(conn: &mut Conn, b: &NewBatch<'_>) -> Result<BatchId> 
     .bind(i64::from(b.show_drg))
     .bind(b.by)
     .bind(b.at)
+    .bind(b.chain_seq)
     .fetch_one(conn)
     .await?;
     Ok(BatchId(id))

@@ -176,6 +176,8 @@ struct NoticeHead {
     year_label: String,
     start: String,
     end: String,
+    /// The posting the chain head is the hash of (0: the pool had no postings yet).
+    chain_seq: i64,
     chain_head: String,
     /// The chain head in groups of eight, for a line break between them on a phone.
     chain_groups: Vec<String>,
@@ -198,6 +200,7 @@ impl NoticeHead {
             year_label: n.year_label.clone(),
             start: n.batch.notice_start.to_string(),
             end: n.batch.notice_end.to_string(),
+            chain_seq: n.batch.chain_seq,
             chain_head: n.batch.chain_head.clone(),
             chain_groups: n
                 .batch

@@ -93,10 +93,9 @@ impl App {
         let prefix = format!("{pool}-{}-", cutoff.format("%Y%m"));
         let n = store::payout::count_pool_batches(&mut tx, &pool, &prefix).await? + 1;
         let batch_no = format!("{prefix}{n}");
-        let head = store::ledger::head(&mut tx, &pool)
+        let (chain_seq, head) = store::ledger::head(&mut tx, &pool)
             .await?
-            .map(|(_, h)| h)
-            .unwrap_or_else(|| ledger::GENESIS.to_string());
+            .unwrap_or_else(|| (0, ledger::GENESIS.to_string()));
         let now = self.now_text();
         let id = store::payout::insert_batch(
             &mut tx,
@@ -107,6 +106,7 @@ impl App {
                 cutoff_on: cutoff,
                 notice_start: today,
                 notice_end: notice_end(&year.rules, today),
+                chain_seq,
                 chain_head: &head,
                 show_drg: year.rules.notice_shows_drg,
                 by: &actor.username,

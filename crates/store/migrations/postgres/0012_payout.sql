@@ -35,6 +35,7 @@ CREATE TABLE payout_batches (
     status        TEXT NOT NULL,
     notice_start  TEXT NOT NULL,
     notice_end    TEXT NOT NULL,
+    chain_seq     BIGINT NOT NULL,
     chain_head    TEXT NOT NULL,
     show_drg      BIGINT NOT NULL,
     prepared_by   TEXT NOT NULL,
