@@ -212,6 +212,11 @@ async fn run_async(config: Option<PathBuf>, command: DbCommand) -> anyhow::Resul
                     if let Err(e) = housekeeper.end_interrupted_imports().await {
                         tracing::warn!("ending interrupted imports failed: {e}");
                     }
+                    // The funds' re-forecasts and 风险预警 (older than an hour; every server may
+                    // run this, the warning's SMS goes out once per crossing).
+                    if let Err(e) = housekeeper.refresh_forecasts().await {
+                        tracing::warn!("re-forecasting the funds failed: {e}");
+                    }
                 }
             });
             // SMS: every server runs a sender on the shared outbox (claims are leased per
