@@ -296,7 +296,17 @@ impl App {
         let (summary, lines) = tokio::task::spawn_blocking({
             let rules = rules.clone();
             let year_rules = year.rules.clone();
-            move || compute(version, &year_rules, &rules, &profile, &history, &targets, money)
+            move || {
+                compute(
+                    version,
+                    &year_rules,
+                    &rules,
+                    &profile,
+                    &history,
+                    &targets,
+                    money,
+                )
+            }
         })
         .await
         .map_err(|e| AppError::Internal(e.into()))??;

@@ -184,7 +184,8 @@ pub fn expected_share(day: f64) -> f64 {
     } else {
         // All discharges in; the last ones still being filed.
         let tail = d - 365.0;
-        (365.0 * delay.filed_share_of_elapsed(d) * d / 365.0 - tail * delay.filed_share_of_elapsed(tail))
+        (365.0 * delay.filed_share_of_elapsed(d) * d / 365.0
+            - tail * delay.filed_share_of_elapsed(tail))
             / 365.0
     }
     .clamp(0.0, 1.0)
@@ -304,9 +305,9 @@ impl App {
                 .find(|(x, _, _)| *x == m)
                 .map(|(_, _, f)| *f)
                 .unwrap_or(0);
-            cum = cum.checked_add(in_month).ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!("paid total overflows"))
-            })?;
+            cum = cum
+                .checked_add(in_month)
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("paid total overflows")))?;
             let end = month_end(&m);
             let day = match (start, end) {
                 (Some(s), Some(e)) => (e - s).num_days() as f64 + 1.0,
@@ -405,14 +406,26 @@ impl App {
             for (username, region, cipher) in
                 store::figures::admins_to_warn(&mut tx, &year.row.pool_code).await?
             {
-                let phone = match self.keys.decrypt(&cipher).ok().and_then(|p| domain::Phone::parse(&p).ok()) {
+                let phone = match self
+                    .keys
+                    .decrypt(&cipher)
+                    .ok()
+                    .and_then(|p| domain::Phone::parse(&p).ok())
+                {
                     Some(p) => p,
                     None => {
-                        tracing::warn!("staff account {username}: stored phone unreadable, no warning SMS");
+                        tracing::warn!(
+                            "staff account {username}: stored phone unreadable, no warning SMS"
+                        );
                         continue;
                     }
                 };
-                let pool: String = year.row.pool_name.chars().take(sms::VAR_MAX_CHARS).collect();
+                let pool: String = year
+                    .row
+                    .pool_name
+                    .chars()
+                    .take(sms::VAR_MAX_CHARS)
+                    .collect();
                 sms::enqueue(
                     &mut tx,
                     &self.keys,
@@ -455,7 +468,8 @@ impl App {
     /// The 风险预警 in force for the signed-in staff member: town and county admins see the
     /// warnings of the pools their area contains. One indexed read of a few rows per page.
     pub async fn fund_warnings(&self, actor: &Actor) -> AppResult<Vec<ActiveWarning>> {
-        let (Role::TownAdmin | Role::CountyAdmin, Some(region)) = (actor.role, &actor.region) else {
+        let (Role::TownAdmin | Role::CountyAdmin, Some(region)) = (actor.role, &actor.region)
+        else {
             return Ok(Vec::new());
         };
         let mut conn = self.db.acquire().await?;
@@ -701,9 +715,16 @@ impl YearFigures {
     pub fn drg_sheet(&self) -> Sheet {
         Sheet {
             name: "前十病组".into(),
-            headers: ["区域", "名次", "DRG编码", "病组名称", "补助人次", "补助金额（元）"]
-                .map(String::from)
-                .to_vec(),
+            headers: [
+                "区域",
+                "名次",
+                "DRG编码",
+                "病组名称",
+                "补助人次",
+                "补助金额（元）",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows: self
                 .top_drgs
                 .iter()

@@ -48,7 +48,10 @@ async fn world(backend: Backend) -> World {
         store::Db::connect(&url).await.expect("connect and migrate"),
         PiiKeys::from_base64(&PiiKeys::generate_base64()).unwrap(),
     );
-    app.load_demo(400, 5).await.unwrap().expect("empty database");
+    app.load_demo(400, 5)
+        .await
+        .unwrap()
+        .expect("empty database");
     app.load_demo_years().await.unwrap();
     let mut conn = app.db.acquire().await.unwrap();
     let (year_id, start, end): (i64, String, String) = sqlx::query_as(
@@ -207,12 +210,60 @@ async fn known_claims_give_known_figures(backend: Backend) {
     let fm = ("FM19", "经皮冠状动脉支架植入");
     use ClaimStatus::*;
     for s in [
-        Stay { member: 0, status: Paid, amount_yuan: 1_000, oop_yuan: 4_000, drg: es, paid_in: Some(0), received_in: 0 },
-        Stay { member: 0, status: Paid, amount_yuan: 500, oop_yuan: 3_000, drg: es, paid_in: Some(1), received_in: 0 },
-        Stay { member: 1, status: Paid, amount_yuan: 2_000, oop_yuan: 5_000, drg: fm, paid_in: Some(1), received_in: 1 },
-        Stay { member: 2, status: Recovered, amount_yuan: 800, oop_yuan: 2_600, drg: es, paid_in: Some(0), received_in: 0 },
-        Stay { member: 2, status: Approved, amount_yuan: 300, oop_yuan: 2_700, drg: es, paid_in: None, received_in: 1 },
-        Stay { member: 1, status: Received, amount_yuan: 0, oop_yuan: 2_900, drg: ("", ""), paid_in: None, received_in: 1 },
+        Stay {
+            member: 0,
+            status: Paid,
+            amount_yuan: 1_000,
+            oop_yuan: 4_000,
+            drg: es,
+            paid_in: Some(0),
+            received_in: 0,
+        },
+        Stay {
+            member: 0,
+            status: Paid,
+            amount_yuan: 500,
+            oop_yuan: 3_000,
+            drg: es,
+            paid_in: Some(1),
+            received_in: 0,
+        },
+        Stay {
+            member: 1,
+            status: Paid,
+            amount_yuan: 2_000,
+            oop_yuan: 5_000,
+            drg: fm,
+            paid_in: Some(1),
+            received_in: 1,
+        },
+        Stay {
+            member: 2,
+            status: Recovered,
+            amount_yuan: 800,
+            oop_yuan: 2_600,
+            drg: es,
+            paid_in: Some(0),
+            received_in: 0,
+        },
+        Stay {
+            member: 2,
+            status: Approved,
+            amount_yuan: 300,
+            oop_yuan: 2_700,
+            drg: es,
+            paid_in: None,
+            received_in: 1,
+        },
+        Stay {
+            member: 1,
+            status: Received,
+            amount_yuan: 0,
+            oop_yuan: 2_900,
+            drg: ("", ""),
+            paid_in: None,
+            received_in: 1,
+        },
     ] {
         w.claim(s).await;
     }
@@ -225,7 +276,12 @@ async fn known_claims_give_known_figures(backend: Backend) {
     let p = &f.pool;
     assert_eq!(p.received, 6);
     assert_eq!(
-        (status(p, Paid), status(p, Recovered), status(p, Approved), status(p, Received)),
+        (
+            status(p, Paid),
+            status(p, Recovered),
+            status(p, Approved),
+            status(p, Received)
+        ),
         (3, 1, 1, 1)
     );
     assert_eq!(p.paid_stays, 3);
@@ -249,19 +305,36 @@ async fn known_claims_give_known_figures(backend: Backend) {
 
     // The villages.
     let a = f.villages.iter().find(|v| &v.code == va).unwrap();
-    assert_eq!((a.paid_stays, a.members_paid, a.paid), (3, 2, Fen::from_yuan(3_500)));
+    assert_eq!(
+        (a.paid_stays, a.members_paid, a.paid),
+        (3, 2, Fen::from_yuan(3_500))
+    );
     assert_eq!(a.received, 4);
     let b = f.villages.iter().find(|v| &v.code == vb).unwrap();
-    assert_eq!((b.paid_stays, b.members_paid, b.paid, b.average), (0, 0, Fen::ZERO, None));
-    assert_eq!((b.recovered_stays, b.received, b.relief_permille), (1, 2, None));
+    assert_eq!(
+        (b.paid_stays, b.members_paid, b.paid, b.average),
+        (0, 0, Fen::ZERO, None)
+    );
+    assert_eq!(
+        (b.recovered_stays, b.received, b.relief_permille),
+        (1, 2, None)
+    );
 
     // Top DRGs by money: FM19 2,000 before ES21 1,500 (the recovered one is not paid).
-    let top: Vec<_> = f.top_drgs.iter().map(|d| (d.rank, d.drg_code.as_str(), d.stays, d.paid_fen)).collect();
+    let top: Vec<_> = f
+        .top_drgs
+        .iter()
+        .map(|d| (d.rank, d.drg_code.as_str(), d.stays, d.paid_fen))
+        .collect();
     assert_eq!(top, vec![(1, "FM19", 1, 200_000), (2, "ES21", 2, 150_000)]);
     assert!(f.village_top_drgs.iter().all(|d| &d.village_code == va));
 
     // The second month: the lines paid then, the claims received then.
-    let m = w.app.figures(&r, w.year_id, Some(&w.months[1])).await.unwrap();
+    let m = w
+        .app
+        .figures(&r, w.year_id, Some(&w.months[1]))
+        .await
+        .unwrap();
     assert_eq!((m.pool.paid_stays, m.pool.members_paid), (2, 2));
     assert_eq!(m.pool.paid, Fen::from_yuan(2_500));
     assert_eq!(m.pool.relief_permille, Some(313)); // 2,500 / 8,000 = 312.5‰
@@ -272,7 +345,8 @@ async fn known_claims_give_known_figures(backend: Backend) {
     // The workbook carries the same numbers.
     let bytes = app::reports::workbook(&f.sheets()).unwrap();
     use calamine::Reader;
-    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
     assert_eq!(wb.sheet_names(), vec!["申请状态", "补助概况", "前十病组"]);
     let paid = wb.worksheet_range("补助概况").unwrap();
     assert_eq!(paid.get_value((1, 2)).unwrap().to_string(), "3");
@@ -283,7 +357,9 @@ async fn known_claims_give_known_figures(backend: Backend) {
     // theirs: this town pool's year is not theirs.
     let other = actor("town2", Role::TownAdmin, "370323105");
     assert!(matches!(
-        w.app.figures(&other.fund_reader().unwrap(), w.year_id, None).await,
+        w.app
+            .figures(&other.fund_reader().unwrap(), w.year_id, None)
+            .await,
         Err(app::AppError::NotFound)
     ));
     w.finish().await;
@@ -310,15 +386,32 @@ async fn the_warning_crosses_once(backend: Backend) {
     assert!(w.app.refresh_forecast(w.year_id).await.unwrap().is_none());
     let design = w
         .app
-        .run_design(&system.scheme_manager().unwrap(), &system, w.year_id, Default::default())
+        .run_design(
+            &system.scheme_manager().unwrap(),
+            &system,
+            w.year_id,
+            Default::default(),
+        )
         .await
         .unwrap();
     w.app
-        .submit_design(&system.scheme_manager().unwrap(), &system, w.year_id, design)
+        .submit_design(
+            &system.scheme_manager().unwrap(),
+            &system,
+            w.year_id,
+            design,
+        )
         .await
         .unwrap();
     w.app
-        .decide_design(&county.design_approver().unwrap(), &county, w.year_id, design, true, "")
+        .decide_design(
+            &county.design_approver().unwrap(),
+            &county,
+            w.year_id,
+            design,
+            true,
+            "",
+        )
         .await
         .unwrap();
     w.app.set_own_phone(&county, "13800138000").await.unwrap();
@@ -366,7 +459,10 @@ async fn the_warning_crosses_once(backend: Backend) {
     .await
     .unwrap();
     drop(conn);
-    assert!(text.contains("风险预警") && text.contains("100.0%"), "{text}");
+    assert!(
+        text.contains("风险预警") && text.contains("100.0%"),
+        "{text}"
+    );
 
     // Still above: no second message.
     w.app.refresh_forecast(w.year_id).await.unwrap();
@@ -390,11 +486,22 @@ async fn the_warning_crosses_once(backend: Backend) {
         .await
         .unwrap();
     drop(conn);
-    assert!(w.app.refresh_forecast(w.year_id).await.unwrap().unwrap().warning);
+    assert!(
+        w.app
+            .refresh_forecast(w.year_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .warning
+    );
     assert_eq!(sms_count(&w.app).await, 4);
 
     // The dashboard shows the forecast and the design's path.
-    let d = w.app.dashboard(&county.fund_reader().unwrap(), w.year_id).await.unwrap();
+    let d = w
+        .app
+        .dashboard(&county.fund_reader().unwrap(), w.year_id)
+        .await
+        .unwrap();
     assert!(d.design.is_some());
     assert_eq!(d.path.len(), w.months.len());
     assert!(d.forecast.unwrap().row.warning);
@@ -430,12 +537,17 @@ async fn the_design_weighs_past_experience(backend: Backend) {
     // Before the previous year has ended: no experience yet.
     let early = w
         .app
-        .run_design(&system.scheme_manager().unwrap(), &system, w.year_id, Default::default())
+        .run_design(
+            &system.scheme_manager().unwrap(),
+            &system,
+            w.year_id,
+            Default::default(),
+        )
         .await
         .unwrap();
     let early = w.app.design(&system, w.year_id, early).await.unwrap();
-    let prev_over = chrono::NaiveDate::parse_from_str(&prev_end, "%Y-%m-%d").unwrap()
-        < w.app.today();
+    let prev_over =
+        chrono::NaiveDate::parse_from_str(&prev_end, "%Y-%m-%d").unwrap() < w.app.today();
     if !prev_over {
         assert_eq!(early.summary.experience_years, 0);
         assert_eq!(early.summary.credibility, 0.0);
@@ -457,11 +569,21 @@ async fn the_design_weighs_past_experience(backend: Backend) {
         .await;
     }
     // Once that year is over, the design blends it in.
-    let later = chrono::NaiveDate::parse_from_str(&prev_end, "%Y-%m-%d").unwrap() + chrono::Days::new(1);
-    let later = later.and_hms_opt(4, 0, 0).unwrap().and_utc().max(w.app.now());
+    let later =
+        chrono::NaiveDate::parse_from_str(&prev_end, "%Y-%m-%d").unwrap() + chrono::Days::new(1);
+    let later = later
+        .and_hms_opt(4, 0, 0)
+        .unwrap()
+        .and_utc()
+        .max(w.app.now());
     let app = w.app.clone().with_clock(app::Clock::fixed(later));
     let id = app
-        .run_design(&system.scheme_manager().unwrap(), &system, w.year_id, Default::default())
+        .run_design(
+            &system.scheme_manager().unwrap(),
+            &system,
+            w.year_id,
+            Default::default(),
+        )
         .await
         .unwrap();
     let run = app.design(&system, w.year_id, id).await.unwrap();

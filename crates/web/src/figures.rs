@@ -62,9 +62,24 @@ pub async fn figures(
     let r = a.fund_reader().ok_or(AppError::Forbidden)?;
     let f = state.app.figures(&r, id, Some(&q.month)).await?;
     let tables = vec![
-        ("申请状态（按受理月份）", FigTable { sheet: f.status_sheet() }),
-        ("补助概况（按发放月份）", FigTable { sheet: f.paid_sheet() }),
-        ("补助金额前十的病组", FigTable { sheet: f.drg_sheet() }),
+        (
+            "申请状态（按受理月份）",
+            FigTable {
+                sheet: f.status_sheet(),
+            },
+        ),
+        (
+            "补助概况（按发放月份）",
+            FigTable {
+                sheet: f.paid_sheet(),
+            },
+        ),
+        (
+            "补助金额前十的病组",
+            FigTable {
+                sheet: f.drg_sheet(),
+            },
+        ),
     ];
     Ok(render(
         StatusCode::OK,
@@ -137,7 +152,10 @@ fn path_chart(d: &Dashboard) -> PathChart {
     let max = d
         .path
         .iter()
-        .map(|p| p.high.max(p.paid_to_date.map(|f| f.fen() as f64).unwrap_or(0.0)))
+        .map(|p| {
+            p.high
+                .max(p.paid_to_date.map(|f| f.fen() as f64).unwrap_or(0.0))
+        })
         .chain(budget)
         .fold(1.0, f64::max)
         * 1.05;
@@ -240,7 +258,11 @@ pub async fn dashboard(
             month: p.month.clone(),
             paid: p.paid.to_string(),
             paid_to_date: p.paid_to_date.map(|f| f.to_string()).unwrap_or_default(),
-            expected: if d.design.is_some() { yuan_f(p.expected) } else { String::new() },
+            expected: if d.design.is_some() {
+                yuan_f(p.expected)
+            } else {
+                String::new()
+            },
             band: if d.design.is_some() {
                 format!("{} – {}", yuan_f(p.low), yuan_f(p.high))
             } else {
@@ -254,13 +276,28 @@ pub async fn dashboard(
             (
                 vec![
                     ("测算时间", app::display_time(&f.row.computed_at)),
-                    ("年度已过", app::format_permille(f.row.elapsed_permille.clamp(0, 1000) as u32)),
+                    (
+                        "年度已过",
+                        app::format_permille(f.row.elapsed_permille.clamp(0, 1000) as u32),
+                    ),
                     ("已核准补助（件）", f.row.claims_decided.to_string()),
                     ("已核准补助金额（元）", Fen(f.row.committed_fen).to_string()),
                     ("可用于补助（元）", Fen(f.row.budget_fen).to_string()),
                     ("预计全年补助（元）", Fen(f.row.expected_fen).to_string()),
-                    ("全年补助 50% / 90% / 95% / 99% 分位（元）", format!("{} / {} / {} / {}", Fen(q[0]), Fen(q[1]), Fen(q[2]), Fen(q[3]))),
-                    ("发生频率相对设计", format!("{:.2}", f.row.level_ppm as f64 / 1e6)),
+                    (
+                        "全年补助 50% / 90% / 95% / 99% 分位（元）",
+                        format!(
+                            "{} / {} / {} / {}",
+                            Fen(q[0]),
+                            Fen(q[1]),
+                            Fen(q[2]),
+                            Fen(q[3])
+                        ),
+                    ),
+                    (
+                        "发生频率相对设计",
+                        format!("{:.2}", f.row.level_ppm as f64 / 1e6),
+                    ),
                     ("资金不足的概率", format!("{:.1}%", f.p_shortfall * 100.0)),
                     ("预警线", format!("{:.1}%", f.warning_level * 100.0)),
                 ],

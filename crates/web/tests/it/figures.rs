@@ -10,7 +10,14 @@ async fn figures_pages_and_the_banner(backend: Backend) {
     let TownYear { t, town, year, .. } = TownYear::spawn(backend, 200).await;
     let page = town.get(&format!("/years/{year}/figures")).await;
     assert_eq!(page.status, 200);
-    for s in ["统计（全年度）", "补助人次", "受益率", "减负率", "补助金额前十的病组", "申请状态"] {
+    for s in [
+        "统计（全年度）",
+        "补助人次",
+        "受益率",
+        "减负率",
+        "补助金额前十的病组",
+        "申请状态",
+    ] {
         assert!(page.has(s), "figures page lacks {s}");
     }
     assert!(!page.has("风险预警"));
@@ -24,7 +31,9 @@ async fn figures_pages_and_the_banner(backend: Backend) {
     assert_eq!(month.status, 200);
     assert!(month.has(&format!("统计（{}）", months[0])));
     assert_eq!(
-        town.get(&format!("/years/{year}/figures?month=1999-01")).await.status,
+        town.get(&format!("/years/{year}/figures?month=1999-01"))
+            .await
+            .status,
         422
     );
     for path in [
@@ -35,15 +44,26 @@ async fn figures_pages_and_the_banner(backend: Backend) {
         assert_eq!(x.status, 200, "{path}");
         assert!(x.body.starts_with("PK"), "{path} is an xlsx (zip)");
     }
-    assert_eq!(town.get(&format!("/years/{year}/figures/other.xlsx")).await.status, 404);
+    assert_eq!(
+        town.get(&format!("/years/{year}/figures/other.xlsx"))
+            .await
+            .status,
+        404
+    );
     let dash = town.get(&format!("/years/{year}/dashboard")).await;
     assert_eq!(dash.status, 200);
     assert!(dash.has("基金看板") && dash.has("<svg") && dash.has("尚无预测"));
 
     // A clerk does not read the fund's figures.
     let clerk = t.login("clerk").await;
-    assert_eq!(clerk.get(&format!("/years/{year}/figures")).await.status, 403);
-    assert_eq!(clerk.get(&format!("/years/{year}/dashboard")).await.status, 403);
+    assert_eq!(
+        clerk.get(&format!("/years/{year}/figures")).await.status,
+        403
+    );
+    assert_eq!(
+        clerk.get(&format!("/years/{year}/dashboard")).await.status,
+        403
+    );
 
     // A forecast above the warning level: the banner on every page of the town's and the
     // county's admins, with a link to the dashboard; not for the other town or the clerk.
@@ -69,7 +89,11 @@ async fn figures_pages_and_the_banner(backend: Backend) {
     )
     .await
     .unwrap();
-    assert!(store::figures::set_warning(&mut conn, year, true, &t.app.now_text()).await.unwrap());
+    assert!(
+        store::figures::set_warning(&mut conn, year, true, &t.app.now_text())
+            .await
+            .unwrap()
+    );
     drop(conn);
     let county = t.login("county").await;
     for (who, path) in [(&town, "/"), (&town, "/claims"), (&county, "/years")] {
