@@ -476,13 +476,14 @@ impl App {
         Ok(store::figures::active_warnings(&mut conn, region.as_str()).await?)
     }
 
-    /// Puts the staff member's own mobile number on their account (for the 风险预警 SMS).
+    /// Puts the staff member's own mobile number on their account (for the 风险预警 SMS);
+    /// audited.
     pub async fn set_own_phone(&self, actor: &Actor, phone: &str) -> AppResult<()> {
         let phone = domain::Phone::parse(phone.trim())
             .map_err(|e| AppError::Invalid(format!("手机号码{e}")))?;
-        let mut conn = self.db.acquire().await?;
+        let mut tx = self.db.begin_write().await?;
         if !store::figures::set_user_phone(
-            &mut conn,
+            &mut tx,
             &actor.username,
             &self.keys.encrypt(phone.as_str()),
             &phone.masked(),
@@ -491,7 +492,23 @@ impl App {
         {
             return Err(AppError::NotFound);
         }
+        self.audit(
+            &mut tx,
+            actor,
+            &actor.audit_region(),
+            domain::AuditAction::AccountPhone,
+            &format!("user:{}", actor.username),
+            &phone.masked(),
+        )
+        .await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
         Ok(())
+    }
+
+    /// The staff member's own phone as their account page shows it (masked).
+    pub async fn own_phone(&self, actor: &Actor) -> AppResult<Option<String>> {
+        let mut conn = self.db.acquire().await?;
+        Ok(store::figures::user_phone_masked(&mut conn, &actor.username).await?)
     }
 }
 

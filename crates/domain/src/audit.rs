@@ -57,6 +57,8 @@ crate::coded_enum! {
         ObjectionDecide => ("payout.objection_decide", "处理公示异议"),
         RecoveryCreate => ("recovery.create", "认定违规并追回"),
         RecoveryReceipt => ("recovery.receipt", "登记追回款到账"),
+        /// A staff member puts their own phone on the account (for the 风险预警 SMS).
+        AccountPhone => ("account.phone", "设置本人手机号"),
     }
 }
 

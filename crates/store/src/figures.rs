@@ -395,6 +395,16 @@ pub async fn set_user_phone(
     Ok(done.rows_affected() == 1)
 }
 
+/// The staff member's own phone, masked (None when none is on the account).
+pub async fn user_phone_masked(conn: &mut Conn, username: &str) -> Result<Option<String>> {
+    let masked: Option<Option<String>> =
+        sqlx::query_scalar("SELECT phone_masked FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(conn)
+            .await?;
+    Ok(masked.flatten())
+}
+
 /// Open years (id) whose forecast is older than `before` or missing: what the refresh job does.
 pub async fn years_to_forecast(conn: &mut Conn, before: &str) -> Result<Vec<i64>> {
     let rows = sqlx::query(

@@ -123,6 +123,7 @@ fn route_table() -> RouteTable {
         .post("/logout/everywhere", Nothing, pages::logout_everywhere)
         .get("/account/sessions", Nothing, pages::sessions)
         .post("/account/sessions/{id}/end", Own, pages::end_session)
+        .post("/account/phone", Nothing, pages::set_phone)
         .get("/regions/{code}", Entity, pages::region)
         .get("/households/{id}", Entity, pages::household)
         .get("/members/{id}", Entity, pages::member)

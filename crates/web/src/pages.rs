@@ -238,21 +238,79 @@ struct SessionsPage {
     csrf: String,
     idle_minutes: i64,
     sessions: Vec<app::auth::SessionView>,
+    /// The account's own phone, masked (for the 风险预警 SMS).
+    phone: Option<String>,
+    /// What the phone form said: saved, or why not.
+    phone_notice: Option<String>,
+    phone_error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct PhoneForm {
+    csrf: String,
+    phone: String,
+}
+
+/// Puts the signed-in staff member's own phone on the account (风险预警 SMS go to it).
+pub async fn set_phone(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(f): Form<PhoneForm>,
+) -> WebResult<Response> {
+    staff.check_csrf(&f.csrf)?;
+    match state.app.set_own_phone(staff.actor(), &f.phone).await {
+        Ok(()) => Ok(Redirect::to("/account/sessions?phone=saved").into_response()),
+        Err(AppError::Invalid(m)) => {
+            sessions_page(
+                &state,
+                &staff,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(m),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SessionsQuery {
+    #[serde(default)]
+    phone: String,
+}
+
+async fn sessions_page(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    phone_notice: Option<String>,
+    phone_error: Option<String>,
+) -> WebResult<Response> {
+    let sessions = state.app.sessions(&staff.signed_in).await?;
+    Ok(render(
+        status,
+        &SessionsPage {
+            nav: Nav::of(staff),
+            csrf: staff.csrf().to_string(),
+            idle_minutes: app::auth::SESSION_IDLE_MINUTES,
+            sessions,
+            phone: state.app.own_phone(staff.actor()).await?,
+            phone_notice,
+            phone_error,
+        },
+    ))
 }
 
 /// The signed-in user's own live sessions: when and from where each began, when it was last
 /// used; each can be ended.
-pub async fn sessions(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
-    let sessions = state.app.sessions(&staff.signed_in).await?;
-    Ok(render(
-        StatusCode::OK,
-        &SessionsPage {
-            nav: Nav::of(&staff),
-            csrf: staff.csrf().to_string(),
-            idle_minutes: app::auth::SESSION_IDLE_MINUTES,
-            sessions,
-        },
-    ))
+pub async fn sessions(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<SessionsQuery>,
+) -> WebResult<Response> {
+    let notice = (q.phone == "saved").then(|| "手机号已保存。".to_string());
+    sessions_page(&state, &staff, StatusCode::OK, notice, None).await
 }
 
 /// Ends one of the signed-in user's sessions (another user's session is not found).

@@ -470,6 +470,30 @@ async fn the_session_list_shows_sessions_and_ending_one_works(backend: Backend) 
         200,
         "this one still signed in"
     );
+    // The account's own phone (for the 风险预警 SMS): a bad number is refused beside the form,
+    // a good one is saved and shown masked.
+    assert!(here.get("/account/sessions").await.has("尚未填写"));
+    let bad = here
+        .post_form("/account/phone", &[("csrf", &csrf), ("phone", "12345")])
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.has("手机号码"), "{}", bad.body);
+    let good = here
+        .post_form(
+            "/account/phone",
+            &[("csrf", &csrf), ("phone", "13912345678")],
+        )
+        .await;
+    assert_eq!(good.status, 200);
+    assert!(
+        good.has("139****5678") && good.has("手机号已保存"),
+        "{}",
+        good.body
+    );
+    let forged = here
+        .post_form("/account/phone", &[("csrf", "x"), ("phone", "13912345679")])
+        .await;
+    assert_ne!(forged.status, 200);
     // Ending the current session signs out here.
     let own_id = session_ids(&here.get("/account/sessions").await)[0]
         .0
