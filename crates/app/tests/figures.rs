@@ -92,8 +92,8 @@ async fn world(backend: Backend) -> World {
         .unwrap();
     sqlx::query(
         "INSERT INTO payout_batches (id, batch_no, pool_code, year_id, cutoff_on, status, \
-         notice_start, notice_end, chain_head, show_drg, prepared_by, prepared_at) \
-         VALUES (9001, 'T-1', $1, $2, $3, 'closed', $3, $3, '', 0, 'test', $4)",
+         notice_start, notice_end, chain_seq, chain_head, show_drg, prepared_by, prepared_at) \
+         VALUES (9001, 'T-1', $1, $2, $3, 'closed', $3, $3, 0, '', 0, 'test', $4)",
     )
     .bind(TOWN)
     .bind(year_id)
