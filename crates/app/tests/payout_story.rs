@@ -203,7 +203,7 @@ async fn the_month(backend: Backend) {
     // The public notice masks names and hides the DRG by default.
     let notice = w
         .app
-        .payout_notice(&view.batch.batch_no, None)
+        .payout_notice(&view.batch.batch_no, app::payout::NoticeSelect::Page(1))
         .await
         .unwrap();
     assert_eq!(notice.count, approved.len());

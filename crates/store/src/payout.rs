@@ -555,6 +555,32 @@ pub async fn lines_page(
     rows.iter().map(line).collect()
 }
 
+/// The lines a public notice shows (every state but removed), in sequence order: those of
+/// villages inside `scope`, only line `seq` when given, one page of them.
+pub async fn notice_lines(
+    conn: &mut Conn,
+    scope: &Scope,
+    batch_id: BatchId,
+    seq: Option<i64>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Line>> {
+    let sql = format!(
+        "SELECT {LINE_COLUMNS} FROM payout_lines l JOIN regions r ON r.code = l.village_code \
+         WHERE l.batch_id = $1 AND l.village_code LIKE $2 AND l.state <> 'removed' \
+         AND ($3 = 0 OR l.seq = $3) ORDER BY l.seq LIMIT $4 OFFSET $5"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(batch_id.0)
+        .bind(scope.like())
+        .bind(seq.unwrap_or(0))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(line).collect()
+}
+
 /// Batches inside `scope` with what each pays (live lines: pending or paid), newest first; one
 /// query.
 pub async fn batch_summaries(

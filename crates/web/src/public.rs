@@ -11,7 +11,7 @@
 use crate::error::{WebError, WebResult};
 use crate::pages::{render, Nav};
 use crate::AppState;
-use app::payout::{NoticeView, ObjectionInput};
+use app::payout::{NoticeSelect, NoticeView, ObjectionInput};
 use app::public::PublicPool;
 use app::AppError;
 use askama::Template;
@@ -23,7 +23,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 
 /// Lines per page of a notice: a phone on a weak network gets at most this many rows at once.
-pub const LINES_PER_PAGE: usize = 200;
+pub const LINES_PER_PAGE: usize = app::payout::LINES_PER_PAGE as usize;
 /// How long browsers and proxies may keep a public page.
 const PAGE_CACHE: &str = "public, max-age=300";
 /// QR codes and the sheet's stylesheet change only with the site's address.
@@ -211,7 +211,7 @@ impl NoticeHead {
                 .collect(),
             count: n.count,
             total: n.total.to_string(),
-            show_drg: n.lines.iter().any(|l| l.drg_name.is_some()),
+            show_drg: n.batch.show_drg,
             open: n.open_for_objections,
         }
     }
@@ -251,13 +251,13 @@ pub async fn notice(
     Path(batch_no): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> WebResult<Response> {
-    let n = state.app.payout_notice(&batch_no, None).await?;
-    let pages = n.lines.len().div_ceil(LINES_PER_PAGE).max(1);
-    let page = q.page.trim().parse::<usize>().unwrap_or(1).clamp(1, pages);
-    let lines = line_rows(&n)
-        .skip((page - 1) * LINES_PER_PAGE)
-        .take(LINES_PER_PAGE)
-        .collect();
+    let asked = q.page.trim().parse::<u32>().unwrap_or(1);
+    let n = state
+        .app
+        .payout_notice(&batch_no, NoticeSelect::Page(asked))
+        .await?;
+    let (page, pages) = (n.page as usize, n.pages as usize);
+    let lines = line_rows(&n).collect();
     let html = render(
         StatusCode::OK,
         &NoticePage {
@@ -278,7 +278,10 @@ pub async fn notice_qr(
     Path(batch_no): Path<String>,
     headers: HeaderMap,
 ) -> WebResult<Response> {
-    let n = state.app.payout_notice(&batch_no, None).await?;
+    let n = state
+        .app
+        .payout_notice(&batch_no, NoticeSelect::Page(1))
+        .await?;
     qr_svg(&absolute(
         &state,
         &headers,
@@ -299,7 +302,10 @@ pub async fn village_sheet(
     State(state): State<AppState>,
     Path((batch_no, village)): Path<(String, String)>,
 ) -> WebResult<Response> {
-    let n = state.app.payout_notice(&batch_no, Some(&village)).await?;
+    let n = state
+        .app
+        .payout_notice(&batch_no, NoticeSelect::Village(&village))
+        .await?;
     let (_, village) = n.village.clone().ok_or(AppError::NotFound)?;
     let html = render(
         StatusCode::OK,
@@ -379,7 +385,10 @@ async fn notice_line(
     seq: &str,
 ) -> WebResult<(NoticeView, LineId, ObjectPage)> {
     let seq: i64 = seq.parse().map_err(|_| AppError::NotFound)?;
-    let n = state.app.payout_notice(batch_no, None).await?;
+    let n = state
+        .app
+        .payout_notice(batch_no, NoticeSelect::Line(seq))
+        .await?;
     let i = n
         .lines
         .iter()

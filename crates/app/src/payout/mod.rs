@@ -17,7 +17,7 @@ mod results;
 pub use batch::BatchPreview;
 pub use cards::{CardInput, CardView};
 pub use file::BankFile;
-pub use objections::{NoticeView, ObjectionInput, PoolNotices};
+pub use objections::{NoticeLine, NoticeSelect, NoticeView, ObjectionInput, PoolNotices};
 pub use recovery::RecoveryView;
 pub use results::{LineOutcome, ResultsSummary};
 

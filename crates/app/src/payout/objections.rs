@@ -35,6 +35,20 @@ pub struct NoticeView {
     pub village: Option<(String, String)>,
     /// The villages with lines (for the per-village sheets).
     pub villages: Vec<(String, String)>,
+    /// The page of lines shown (from 1) and how many pages the notice has.
+    pub page: u32,
+    pub pages: u32,
+}
+
+/// Which lines of a notice to show.
+#[derive(Debug, Clone, Copy)]
+pub enum NoticeSelect<'a> {
+    /// A page of the whole notice (from 1; clamped to the pages there are).
+    Page(u32),
+    /// Every line of one village (its A4 sheet).
+    Village(&'a str),
+    /// The line with this 序号 (the objection form); not found if it is not on the notice.
+    Line(i64),
 }
 
 #[derive(Debug, Clone)]
@@ -68,57 +82,84 @@ pub struct ObjectionInput {
 }
 
 impl App {
-    /// The public notice of a batch (no sign-in), optionally one village's lines.
+    /// The public notice of a batch (no sign-in): one page of its lines, one village's lines
+    /// (the village sheet) or one line (the objection form). What the page reads is bounded by
+    /// the page, not by the batch; counts and money come from the village totals.
     pub async fn payout_notice(
         &self,
         batch_no: &str,
-        village: Option<&str>,
+        select: NoticeSelect<'_>,
     ) -> AppResult<NoticeView> {
         let mut conn = self.db.acquire().await?;
         let batch = store::payout::batch_by_no(&mut conn, batch_no)
             .await?
             .ok_or(AppError::NotFound)?;
         let year = crate::year::load_year(&mut conn, &store::Scope::all(), batch.year_id).await?;
-        let all = store::payout::lines(&mut conn, &store::Scope::all(), batch.id).await?;
-        let mut villages: Vec<(String, String)> = Vec::new();
-        for l in all.iter().filter(|l| l.state != LineState::Removed) {
-            if villages.last().is_none_or(|(c, _)| *c != l.village_code) {
-                villages.push((l.village_code.clone(), l.village_name.clone()));
-            }
-        }
-        villages.sort();
+        let totals: Vec<_> =
+            store::payout::village_totals(&mut conn, &store::Scope::all(), batch.id)
+                .await?
+                .into_iter()
+                .filter(|t| t.state != LineState::Removed)
+                .collect();
+        let mut villages: Vec<(String, String)> = totals
+            .iter()
+            .map(|t| (t.village_code.clone(), t.village_name.clone()))
+            .collect();
         villages.dedup();
-        let chosen = match village {
-            Some(v) => Some(
+        let chosen = match select {
+            NoticeSelect::Village(v) => Some(
                 villages
                     .iter()
                     .find(|(c, _)| c == v)
                     .cloned()
                     .ok_or(AppError::NotFound)?,
             ),
-            None => None,
+            _ => None,
         };
-        let lines: Vec<NoticeLine> = all
-            .into_iter()
-            .filter(|l| l.state != LineState::Removed)
-            .filter(|l| chosen.as_ref().is_none_or(|(c, _)| *c == l.village_code))
-            .map(|l| NoticeLine {
-                id: l.id,
-                seq: l.seq,
-                village_name: l.village_name,
-                name_masked: l.name_masked,
-                amount: l.amount,
-                drg_name: batch.show_drg.then_some(l.drg_name),
-            })
+        let counted: Vec<_> = totals
+            .iter()
+            .filter(|t| chosen.as_ref().is_none_or(|(c, _)| *c == t.village_code))
             .collect();
-        let total = super::batch::sum(lines.iter().map(|l| l.amount))?;
+        let count: i64 = counted.iter().map(|t| t.lines).sum();
+        let total = super::batch::sum(counted.iter().map(|t| t.total))?;
+        let per = super::LINES_PER_PAGE;
+        let pages = u32::try_from((count + per - 1) / per).unwrap_or(1).max(1);
+        let (scope, seq, page) = match (&select, &chosen) {
+            (NoticeSelect::Village(_), Some((code, _))) => {
+                let code = domain::RegionCode::parse(code).map_err(|_| AppError::NotFound)?;
+                (store::Scope::region(&code), None, 1)
+            }
+            (NoticeSelect::Line(seq), _) => (store::Scope::all(), Some(*seq), 1),
+            (NoticeSelect::Page(p), _) => (store::Scope::all(), None, (*p).clamp(1, pages)),
+            _ => (store::Scope::all(), None, 1),
+        };
+        let limit = if chosen.is_some() { i64::MAX } else { per };
+        let offset = i64::from(page - 1) * per;
+        let lines: Vec<NoticeLine> =
+            store::payout::notice_lines(&mut conn, &scope, batch.id, seq, offset, limit)
+                .await?
+                .into_iter()
+                .map(|l| NoticeLine {
+                    id: l.id,
+                    seq: l.seq,
+                    village_name: l.village_name,
+                    name_masked: l.name_masked,
+                    amount: l.amount,
+                    drg_name: batch.show_drg.then_some(l.drg_name),
+                })
+                .collect();
+        if matches!(select, NoticeSelect::Line(_)) && lines.is_empty() {
+            return Err(AppError::NotFound);
+        }
         Ok(NoticeView {
             open_for_objections: accepts_objections(&batch, self.today()),
             pool_name: year.row.pool_name,
             year_label: year.row.label,
-            count: lines.len(),
+            count: usize::try_from(count).unwrap_or(0),
             total,
             lines,
+            page,
+            pages,
             village: chosen,
             villages,
             batch,

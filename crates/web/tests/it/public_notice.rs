@@ -114,7 +114,11 @@ async fn notice_public_and_objections(backend: Backend) {
     assert!(pool.has(&format!("/public/pools/{POOL}/qr.svg")));
 
     // The notice: masked names, no DRG (the template's rules do not publish it), the chain head.
-    let notice = w.t.app.payout_notice(&batch_no, None).await.unwrap();
+    let notice =
+        w.t.app
+            .payout_notice(&batch_no, app::payout::NoticeSelect::Page(1))
+            .await
+            .unwrap();
     let page = resident.get(&format!("/public/notices/{batch_no}")).await;
     assert_eq!(page.status, 200);
     assert!(page.has("医疗互助金发放公示（批次"));
