@@ -29,21 +29,7 @@ fn staff(username: &str, role: Role, region: &str) -> Actor {
 
 /// A card number of the demo (Luhn-valid): `622848` + 12 digits from `n` + the check digit.
 fn demo_card(n: u64) -> String {
-    let body = format!("622848{n:012}");
-    let sum: u32 = body
-        .chars()
-        .rev()
-        .enumerate()
-        .map(|(i, c)| {
-            let d = c.to_digit(10).unwrap_or(0);
-            match (i % 2 == 0, d * 2) {
-                (true, x) if x > 9 => x - 9,
-                (true, x) => x,
-                (false, _) => d,
-            }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
+    payout::card::with_check_digit(&format!("622848{n:012}"))
 }
 
 impl App {

@@ -103,8 +103,21 @@ impl From<BankCardNumber> for String {
     }
 }
 
+/// `body` (all digits) followed by its Luhn check digit: a card number that passes
+/// [`BankCardNumber::parse`]'s check (demo data, tests, benches).
+pub fn with_check_digit(body: &str) -> String {
+    let probe = format!("{body}0");
+    let check = (10 - luhn_sum(&probe) % 10) % 10;
+    format!("{body}{check}")
+}
+
 /// The Luhn (mod 10) check over an all-digit string, check digit last.
 fn luhn_valid(digits: &str) -> bool {
+    luhn_sum(digits).is_multiple_of(10)
+}
+
+/// The Luhn sum of an all-digit string whose last digit is the check digit.
+fn luhn_sum(digits: &str) -> u32 {
     let sum: u32 = digits
         .bytes()
         .rev()
@@ -123,7 +136,7 @@ fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum.is_multiple_of(10)
+    sum
 }
 
 /// A name for public notices (公示): first character, "*" for each middle character, last
@@ -149,6 +162,19 @@ pub fn mask_name(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_completed_body_parses() {
+        for body in ["622848000000000001", "621462000123456", "6222020200112233"] {
+            let n = with_check_digit(body);
+            assert_eq!(n.len(), body.len() + 1);
+            assert!(BankCardNumber::parse(&n).is_ok(), "{n}");
+            let last = n.chars().last().unwrap().to_digit(10).unwrap();
+            let wrong = format!("{body}{}", (last + 1) % 10);
+            assert!(BankCardNumber::parse(&wrong).is_err(), "{wrong}");
+        }
+    }
+
     use super::*;
 
     /// The check digit that makes `body` Luhn-valid: lets tests build numbers of any length.

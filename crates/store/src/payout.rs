@@ -660,18 +660,18 @@ pub async fn move_claim(conn: &mut Conn, id: ClaimId, step: &BatchClaimStep<'_>)
     if done.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query(
-        "INSERT INTO claim_events (claim_id, at, by_user, kind, from_status, to_status, note) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    crate::claims::insert_event(
+        conn,
+        &crate::claims::NewEvent {
+            claim_id: id,
+            at: step.at,
+            by: step.by,
+            kind: step.kind,
+            from: step.from,
+            to: step.to,
+            note: step.note,
+        },
     )
-    .bind(id.0)
-    .bind(step.at)
-    .bind(step.by)
-    .bind(step.kind.code())
-    .bind(step.from.code())
-    .bind(step.to.code())
-    .bind(step.note)
-    .execute(conn)
     .await?;
     Ok(true)
 }

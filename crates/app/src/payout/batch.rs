@@ -276,18 +276,9 @@ impl App {
             entries.push(expense_entry(l, today));
             entries.push(payout_entry(l, &batch.batch_no, today));
         }
-        let numbers = store::ledger::append(
-            tx,
-            &store::ledger::Recording {
-                key: self.keys.chain_key(),
-                pool_code: &batch.pool_code,
-                year_id: batch.year_id,
-                recorded_by: &actor.username,
-                recorded_at: &self.now_text(),
-            },
-            &entries,
-        )
-        .await?;
+        let numbers = self
+            .append_pool(tx, actor, &batch.pool_code, batch.year_id, &entries)
+            .await?;
         let recorded = store::payout::record_line_entries(tx, batch.id, numbers[0]).await?;
         if recorded != lines.len() as u64 {
             return Err(AppError::Conflict(
@@ -442,11 +433,5 @@ pub(crate) fn reversal_entries(
 }
 
 pub(crate) fn sum(amounts: impl Iterator<Item = Fen>) -> AppResult<Fen> {
-    let mut total = Fen(0);
-    for a in amounts {
-        total = total
-            .checked_add(a)
-            .ok_or_else(|| AppError::Invalid("金额合计超出范围".into()))?;
-    }
-    Ok(total)
+    Fen::checked_sum(amounts).ok_or_else(|| AppError::Invalid("金额合计超出范围".into()))
 }

@@ -230,18 +230,9 @@ impl App {
         };
         let today = self.today();
         let entries = reversal_entries(line, &batch.batch_no, today, &why);
-        let numbers = store::ledger::append(
-            tx,
-            &store::ledger::Recording {
-                key: self.keys.chain_key(),
-                pool_code: &batch.pool_code,
-                year_id: batch.year_id,
-                recorded_by: &actor.username,
-                recorded_at: &self.now_text(),
-            },
-            &entries,
-        )
-        .await?;
+        let numbers = self
+            .append_pool(tx, actor, &batch.pool_code, batch.year_id, &entries)
+            .await?;
         let now = self.now_text();
         let result = store::payout::LineResult {
             to: LineState::Failed,

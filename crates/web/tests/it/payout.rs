@@ -37,26 +37,7 @@ fn actor(username: &str, role: Role, region: &str) -> Actor {
 
 /// A card number with a valid Luhn check digit: `622848` + 12 digits from `n` + check.
 pub fn card_number(n: u64) -> String {
-    let body = format!("622848{n:012}");
-    let sum: u32 = body
-        .chars()
-        .rev()
-        .enumerate()
-        .map(|(i, c)| {
-            let d = c.to_digit(10).unwrap();
-            if i % 2 == 0 {
-                let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
+    payout::card::with_check_digit(&format!("622848{n:012}"))
 }
 
 /// The year of the town's approved demo claims, with a card recorded for each of their

@@ -10,26 +10,7 @@ const POOL: &str = "370323104";
 
 /// A 16-digit card number passing the Luhn check, distinct per `n`.
 fn card_number(n: usize) -> String {
-    let body = format!("622848{n:09}");
-    let sum: u32 = body
-        .chars()
-        .rev()
-        .enumerate()
-        .map(|(i, c)| {
-            let d = c.to_digit(10).unwrap();
-            if i % 2 == 0 {
-                let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
+    payout::card::with_check_digit(&format!("622848{n:09}"))
 }
 
 /// The demo county with demo claims, a card for every member with an approved claim of the
